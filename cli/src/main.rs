@@ -1,0 +1,2 @@
+//! `headroom`: command line front end (in progress).
+fn main() {}

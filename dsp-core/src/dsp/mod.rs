@@ -1,0 +1,16 @@
+//! The leveling chain, one block per module.
+//!
+//! Signal flow (see [`chain`]): [`loudness`] meter (with [`kweight`] and
+//! [`true_peak`]) → [`agc`] → [`compressor`] → [`limiter`]. Every block
+//! allocates nothing, sizes its buffers at construction, and processes any
+//! block length. Blocks take planar audio: one slice per channel.
+
+pub mod agc;
+pub mod channels;
+pub mod chain;
+pub mod compressor;
+pub mod envelope;
+pub mod kweight;
+pub mod limiter;
+pub mod loudness;
+pub mod true_peak;

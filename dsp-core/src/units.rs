@@ -1,0 +1,99 @@
+//! Unit conversions between linear amplitude/power and decibels.
+//!
+//! Exact versions (`libm`, for metering where BS.1770 needs the digits) and
+//! fast approximations (for per-sample gain computers, where ±0.01 dB is
+//! inaudible). Power ratios use 10·log10, amplitude ratios 20·log10.
+
+/// Decibels of an amplitude ratio; `-inf` for zero.
+#[inline]
+pub fn amp_to_db(amp: f32) -> f32 {
+    20.0 * libm::log10f(amp)
+}
+
+/// Amplitude ratio of a decibel value.
+#[inline]
+pub fn db_to_amp(db: f32) -> f32 {
+    libm::powf(10.0, db * 0.05)
+}
+
+/// Decibels of a power ratio (exact, double precision); `-inf` for zero.
+#[inline]
+pub fn power_to_db(power: f64) -> f64 {
+    10.0 * libm::log10(power)
+}
+
+/// Power ratio of a decibel value (exact, double precision).
+#[inline]
+pub fn db_to_power(db: f64) -> f64 {
+    libm::pow(10.0, db * 0.1)
+}
+
+/// Fast log2 for positive, finite `x` (max abs error 3.2e-5, i.e. 2e-4 dB).
+///
+/// Used by per-sample gain computers; the bit-level decomposition keeps it
+/// branch-free and vectorizable. Returns a large negative number for 0.
+#[inline]
+pub fn fast_log2(x: f32) -> f32 {
+    let bits = x.to_bits();
+    let exponent = ((bits >> 23) & 0xff) as i32 - 127;
+    // Mantissa mapped to [1, 2).
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    // Least-squares quintic for log2(m) on [1, 2): max error 3.2e-5.
+    let p = -2.786_813
+        + m * (5.046_876 + m * (-3.492_494 + m * (1.593_901 + m * (-0.404_867_17 + m * 0.043_428_91))));
+    exponent as f32 + p
+}
+
+/// Fast 2^x for `x` in roughly [-126, 126] (max rel error 7.3e-6).
+#[inline]
+pub fn fast_exp2(x: f32) -> f32 {
+    let x = x.clamp(-126.0, 126.0);
+    let xi = libm::floorf(x);
+    let f = x - xi;
+    // Least-squares quartic for 2^f on [0, 1): max relative error 7.3e-6.
+    let p = 1.000_007_3 + f * (0.692_931_3 + f * (0.241_710_26 + f * (0.051_666_88 + f * 0.013_676_531)));
+    f32::from_bits((((xi as i32) + 127) as u32) << 23) * p
+}
+
+/// Fast decibels of an amplitude ratio (see [`fast_log2`]).
+#[inline]
+pub fn fast_amp_to_db(amp: f32) -> f32 {
+    // 20·log10(2)
+    6.020_6 * fast_log2(amp)
+}
+
+/// Fast amplitude ratio of a decibel value (see [`fast_exp2`]).
+#[inline]
+pub fn fast_db_to_amp(db: f32) -> f32 {
+    // log2(10)/20
+    fast_exp2(db * 0.166_096_4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_round_trips() {
+        for db in [-60.0f32, -6.0, 0.0, 3.0, 12.0] {
+            assert!((amp_to_db(db_to_amp(db)) - db).abs() < 1e-4);
+        }
+        assert!((power_to_db(db_to_power(-23.0)) + 23.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn fast_math_is_within_stated_error() {
+        let mut x = 1e-6f32;
+        while x < 1e6 {
+            let exact = libm::log2f(x);
+            assert!((fast_log2(x) - exact).abs() < 2e-4, "log2({x})");
+            x *= 1.013;
+        }
+        let mut e = -100.0f32;
+        while e < 100.0 {
+            let exact = libm::exp2f(e);
+            assert!(((fast_exp2(e) - exact) / exact).abs() < 2e-4, "exp2({e})");
+            e += 0.0173;
+        }
+    }
+}
