@@ -1,1 +1,343 @@
-//! (in progress)
+//! The whole leveling chain: BS.1770 meter → slow AGC → compressor →
+//! lookahead true-peak limiter, with a latency-matched dry bypass.
+//!
+//! Contract:
+//! * [`Chain::new`] sizes everything; nothing allocates afterwards.
+//! * [`Chain::process_interleaved`] / [`Chain::process_planar`] take any
+//!   number of frames (internally split into blocks of [`BLOCK_FRAMES`]),
+//!   are infallible and never panic. NaN and infinities become silence,
+//!   absurd magnitudes are clamped to ±[`INPUT_LIMIT`], so output is always
+//!   finite. Output is the input delayed by [`Chain::latency_frames`].
+//! * [`Chain::set_params`] validates, then every change takes effect live and
+//!   click-free (glides, ramps, crossfades); latency never changes.
+//! * Bypass crossfades to the dry signal delayed by the same latency; once
+//!   the fade completes the output is bit-exact with the (finite) input.
+
+use super::agc::Agc;
+use super::compressor::Compressor;
+use super::envelope::Crossfade;
+use super::limiter::Limiter;
+use super::loudness::LoudnessMeter;
+use crate::error::{ConfigError, ParamError};
+use crate::params::Params;
+use crate::units::amp_to_db;
+
+/// Frames per internal block: short enough for control-rate glides to be
+/// smooth, long enough for vectorized passes to pay off.
+pub const BLOCK_FRAMES: usize = 64;
+/// Input magnitudes are clamped to this (+80 dBFS) so squares stay finite.
+pub const INPUT_LIMIT: f32 = 1.0e4;
+const DRY_RING: usize = 512;
+const BYPASS_FADE_MS: f32 = 20.0;
+
+/// Construction-time configuration of a [`Chain`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainConfig {
+    /// One of [`crate::SUPPORTED_RATES_HZ`].
+    pub sample_rate_hz: u32,
+    /// 1 to the chain's capacity `C` (and at most 8).
+    pub channels: usize,
+}
+
+/// What the chain did recently, for meters. Loudness values are LUFS
+/// (`-inf` when unknown), peaks dBFS/dBTP, reductions dB (≤ 0).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChainMeters {
+    /// Input momentary loudness (400 ms).
+    pub input_momentary_lufs: f64,
+    /// Input short-term loudness (3 s).
+    pub input_shortterm_lufs: f64,
+    /// Input integrated loudness since the start.
+    pub input_integrated_lufs: f64,
+    /// Input true peak since the last `take_meters`.
+    pub input_true_peak_dbtp: f32,
+    /// AGC gain now.
+    pub agc_gain_db: f32,
+    /// Deepest compressor reduction since the last `take_meters`.
+    pub compressor_reduction_db: f32,
+    /// Deepest limiter reduction since the last `take_meters`.
+    pub limiter_reduction_db: f32,
+}
+
+/// The leveling chain for up to `C` channels.
+#[derive(Debug, Clone)]
+pub struct Chain<const C: usize> {
+    config: ChainConfig,
+    params: Params,
+    meter: LoudnessMeter<C>,
+    agc: Agc,
+    compressor: Compressor,
+    limiter: Limiter<C>,
+    dry: [[f32; DRY_RING]; C],
+    dry_pos: usize,
+    /// Weight of the dry signal: 0 = processed, 1 = dry.
+    bypass: Crossfade,
+    meter_steps: u64,
+    energy_pre: f64,
+    energy_post: f64,
+}
+
+impl<const C: usize> Chain<C> {
+    /// Builds a chain with default parameters.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unsupported rate or channel count.
+    pub fn new(config: ChainConfig) -> Result<Self, Error> {
+        Self::with_params(config, &Params::default())
+    }
+
+    /// Builds a chain with `params` in effect from the first sample.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unsupported configuration,
+    /// [`Error::Param`] for invalid parameters.
+    pub fn with_params(config: ChainConfig, params: &Params) -> Result<Self, Error> {
+        if config.channels == 0 || config.channels > C || config.channels > crate::MAX_CHANNELS {
+            return Err(Error::Config(ConfigError::UnsupportedChannelCount(config.channels)));
+        }
+        if !crate::SUPPORTED_RATES_HZ.contains(&config.sample_rate_hz) {
+            return Err(Error::Config(ConfigError::UnsupportedSampleRate(config.sample_rate_hz)));
+        }
+        params.validate().map_err(Error::Param)?;
+        let rate = config.sample_rate_hz;
+        Ok(Self {
+            config,
+            params: *params,
+            meter: LoudnessMeter::new(rate, config.channels).map_err(Error::Config)?,
+            agc: Agc::new(rate, &params.agc),
+            compressor: Compressor::new(rate, &params.compressor),
+            limiter: Limiter::new(rate, config.channels, &params.limiter).map_err(Error::Config)?,
+            dry: [[0.0; DRY_RING]; C],
+            dry_pos: 0,
+            bypass: Crossfade::new(params.bypass, (BYPASS_FADE_MS * 0.001 * rate as f32) as u32),
+            meter_steps: 0,
+            energy_pre: 0.0,
+            energy_post: 0.0,
+        })
+    }
+
+    /// The configuration the chain was built with.
+    pub fn config(&self) -> ChainConfig {
+        self.config
+    }
+
+    /// The parameters in effect (or gliding into effect).
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Frames from input to output; constant for the chain's life.
+    pub fn latency_frames(&self) -> usize {
+        self.limiter.latency_frames()
+    }
+
+    /// Validates and applies `params`; on error nothing changes.
+    ///
+    /// # Errors
+    /// The first invalid value's [`ParamError`].
+    ///
+    /// # Realtime
+    /// O(1), no allocation: safe to call between process calls on the
+    /// audio thread.
+    pub fn set_params(&mut self, params: &Params) -> Result<(), ParamError> {
+        params.validate()?;
+        self.params = *params;
+        self.agc.set_params(&params.agc);
+        self.compressor.set_params(&params.compressor);
+        self.limiter.set_params(&params.limiter);
+        self.bypass.set(params.bypass);
+        Ok(())
+    }
+
+    /// The input meter (integrated loudness, LRA, peaks of what came in).
+    pub fn input_meter(&self) -> &LoudnessMeter<C> {
+        &self.meter
+    }
+
+    /// Reads the meters and starts new peak/reduction windows.
+    pub fn take_meters(&mut self) -> ChainMeters {
+        let tp = self.meter.true_peak_window();
+        self.meter.reset_window_peaks();
+        ChainMeters {
+            input_momentary_lufs: self.meter.loudness_momentary(),
+            input_shortterm_lufs: self.meter.loudness_shortterm(),
+            input_integrated_lufs: self.meter.loudness_global(),
+            input_true_peak_dbtp: amp_to_db(tp),
+            agc_gain_db: self.agc.gain_db(),
+            compressor_reduction_db: self.compressor.take_max_reduction_db(),
+            limiter_reduction_db: self.limiter.take_max_reduction_db(),
+        }
+    }
+
+    /// Processes interleaved audio in place. A trailing partial frame is
+    /// left untouched.
+    ///
+    /// # Realtime
+    /// No allocation, no locks, no syscalls; O(frames). Uses
+    /// `BLOCK_FRAMES × C` floats of stack.
+    pub fn process_interleaved(&mut self, samples: &mut [f32]) {
+        let ch = self.config.channels;
+        let mut block = [[0.0f32; BLOCK_FRAMES]; C];
+        for chunk in samples.chunks_mut(BLOCK_FRAMES * ch) {
+            let n = chunk.len() / ch;
+            if n == 0 {
+                break;
+            }
+            for (f, frame) in chunk.chunks_exact(ch).enumerate() {
+                for (c, &s) in frame.iter().enumerate() {
+                    block[c][f] = s;
+                }
+            }
+            self.process_block(&mut block, n);
+            for (f, frame) in chunk.chunks_exact_mut(ch).enumerate() {
+                for (c, s) in frame.iter_mut().enumerate() {
+                    *s = block[c][f];
+                }
+            }
+        }
+    }
+
+    /// Processes planar audio in place: one slice per channel, the shortest
+    /// slice sets the frame count. Extra channels beyond the configuration
+    /// are left untouched.
+    ///
+    /// # Realtime
+    /// As [`Chain::process_interleaved`].
+    pub fn process_planar(&mut self, channels: &mut [&mut [f32]]) {
+        let ch = self.config.channels.min(channels.len());
+        if ch < self.config.channels {
+            return;
+        }
+        let frames = channels[..ch].iter().map(|c| c.len()).min().unwrap_or(0);
+        let mut block = [[0.0f32; BLOCK_FRAMES]; C];
+        let mut start = 0;
+        while start < frames {
+            let n = (frames - start).min(BLOCK_FRAMES);
+            for c in 0..ch {
+                block[c][..n].copy_from_slice(&channels[c][start..start + n]);
+            }
+            self.process_block(&mut block, n);
+            for c in 0..ch {
+                channels[c][start..start + n].copy_from_slice(&block[c][..n]);
+            }
+            start += n;
+        }
+    }
+
+    fn process_block(&mut self, block: &mut [[f32; BLOCK_FRAMES]; C], n: usize) {
+        let ch = self.config.channels;
+        let block = &mut block[..ch];
+
+        // Sanitize: non-finite → 0, absurd → clamped. Branch-free select.
+        for samples in block.iter_mut() {
+            for s in samples[..n].iter_mut() {
+                let v = if s.is_finite() { *s } else { 0.0 };
+                *s = v.clamp(-INPUT_LIMIT, INPUT_LIMIT);
+            }
+        }
+
+        // Dry path: keep the input for the latency-matched bypass.
+        let pos = self.dry_pos;
+        for (line, samples) in self.dry.iter_mut().zip(block.iter()) {
+            for (i, &s) in samples[..n].iter().enumerate() {
+                line[(pos + i) % DRY_RING] = s;
+            }
+        }
+
+        // Meter → per-frame K-weighted power, and momentary steps for the AGC.
+        let mut power = [0.0f32; BLOCK_FRAMES];
+        {
+            let mut refs: [&[f32]; C] = [&[]; C];
+            for (r, samples) in refs.iter_mut().zip(block.iter()) {
+                *r = &samples[..n];
+            }
+            self.meter.process_planar_power(&refs[..ch], &mut power[..n]);
+        }
+        let steps = self.meter.blocks_completed();
+        if steps != self.meter_steps {
+            self.meter_steps = steps;
+            self.agc.on_step(self.meter.momentary_power(), self.energy_pre, self.energy_post);
+            self.energy_pre = 0.0;
+            self.energy_post = 0.0;
+        }
+
+        // AGC gain.
+        let mut agc_gain = [0.0f32; BLOCK_FRAMES];
+        self.agc.fill_gain(&mut agc_gain[..n]);
+        for samples in block.iter_mut() {
+            for (s, g) in samples[..n].iter_mut().zip(&agc_gain[..n]) {
+                *s *= g;
+            }
+        }
+
+        // Compressor.
+        let mut comp_gain = [0.0f32; BLOCK_FRAMES];
+        {
+            let mut refs: [&[f32]; C] = [&[]; C];
+            for (r, samples) in refs.iter_mut().zip(block.iter()) {
+                *r = &samples[..n];
+            }
+            self.compressor.process(&refs[..ch], n, &mut comp_gain[..n]);
+        }
+        for samples in block.iter_mut() {
+            for (s, g) in samples[..n].iter_mut().zip(&comp_gain[..n]) {
+                *s *= g;
+            }
+        }
+
+        // Limiter (delays by the chain latency).
+        let mut lim_gain = [0.0f32; BLOCK_FRAMES];
+        {
+            let mut refs: [&mut [f32]; C] = core::array::from_fn(|_| &mut [][..]);
+            for (r, samples) in refs.iter_mut().zip(block.iter_mut()) {
+                *r = &mut samples[..n];
+            }
+            self.limiter.process(&mut refs[..ch], n, &mut lim_gain[..n]);
+        }
+
+        // What the dynamics took away, K-weighted, for the AGC.
+        let (mut pre, mut post) = (0.0f32, 0.0f32);
+        for i in 0..n {
+            let a = agc_gain[i] * agc_gain[i];
+            let d = comp_gain[i] * lim_gain[i];
+            pre += power[i] * a;
+            post += power[i] * a * d * d;
+        }
+        self.energy_pre += pre as f64;
+        self.energy_post += post as f64;
+
+        // Bypass crossfade against the dry line, delayed by the latency.
+        let was = self.bypass.value();
+        let mut mix = [0.0f32; BLOCK_FRAMES];
+        self.bypass.fill(&mut mix[..n]);
+        if was > 0.0 || self.bypass.value() > 0.0 {
+            let latency = self.limiter.latency_frames();
+            for (line, samples) in self.dry.iter().zip(block.iter_mut()) {
+                for (i, s) in samples[..n].iter_mut().enumerate() {
+                    let dry = line[(pos + i + DRY_RING - latency) % DRY_RING];
+                    let m = mix[i];
+                    *s = if m >= 1.0 { dry } else { *s + (dry - *s) * m };
+                }
+            }
+        }
+        self.dry_pos = (pos + n) % DRY_RING;
+    }
+}
+
+/// Why a chain could not be built with the given parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    /// Unsupported configuration.
+    Config(ConfigError),
+    /// Invalid parameters.
+    Param(ParamError),
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Config(e) => e.fmt(f),
+            Self::Param(e) => e.fmt(f),
+        }
+    }
+}

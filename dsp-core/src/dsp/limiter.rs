@@ -1,1 +1,339 @@
-//! (in progress)
+//! Lookahead true-peak limiter.
+//!
+//! Contract: the output's true peak (ITU-R BS.1770-4 Annex 2, measured by
+//! any oversampled reference) never exceeds the ceiling, for any input; the
+//! audio path is a pure delay times a gain (no filtering, so the response is
+//! flat when the limiter is not acting); latency is fixed at construction and
+//! reported exactly by [`Limiter::latency_frames`].
+//!
+//! How, and why each step is there:
+//! 1. **Detect** on the side chain only: an oversampling [`TruePeakDetector`]
+//!    finds each frame's inter-sample peak `p[n]`; the audio itself is never
+//!    resampled. The wanted gain is `r[n] = min(1, ceiling / p[n])`.
+//! 2. **Hold**: a sliding minimum of `r` over `W = B + 2K` frames (monotonic
+//!    deque, amortized O(1)). `K` is the interpolator's half-width, so the
+//!    gain is flat at or below `r` across every sample that shapes the peak
+//!    between samples — that is what makes the *true* peak, not just the
+//!    sample peak, land under the ceiling.
+//! 3. **Release**: a one-pole that may only rise slowly, never fall slowly.
+//! 4. **Ramp**: a moving average over `B` frames (the attack, set by
+//!    `lookahead_ms`) turns the held gain into a linear ramp that reaches its
+//!    floor before the peak arrives. The average is computed exactly from
+//!    integer prefix sums (no drift, and any `B` can be read at any time).
+//! 5. **Apply** the gain to the audio delayed by `D + B_max - 1 + K`, then
+//!    clamp to the ceiling as a last line of defence for sample peaks.
+//!
+//! Live changes: the ceiling glides (per block); on/off crossfades; a new
+//! `lookahead_ms` first widens the hold window to cover both old and new
+//! ramps, then crossfades from the old ramp to the new one, so the guarantee
+//! holds throughout and nothing clicks. Latency never changes.
+
+use super::envelope::{one_pole_coeff, Smoothed};
+use super::true_peak::TruePeakDetector;
+use crate::error::ConfigError;
+use crate::params::LimiterParams;
+use crate::units::db_to_amp;
+
+/// Most frames one call to [`Limiter::process`] handles.
+pub const MAX_BLOCK: usize = 64;
+/// Ring capacity (frames): holds the longest delay at 192 kHz.
+const RING: usize = 512;
+const MASK: u32 = RING as u32 - 1;
+/// Fixed-point scale of the gain prefix sums (Q20: sums of 512 gains ≤ 2^29).
+const Q: f32 = (1u32 << 20) as f32;
+/// The most lookahead the chain is built for; fixes the latency.
+pub const MAX_LOOKAHEAD_MS: f32 = 1.5;
+/// Headroom the detector aims under the ceiling, covering its own error
+/// (< 0.1 dB for any content it can see) with margin.
+const DETECTOR_MARGIN_DB: f32 = 0.15;
+/// Ceiling glide time constant.
+const GLIDE_MS: f32 = 20.0;
+/// Crossfade length when switching ramps or on/off.
+const XFADE_MS: f32 = 20.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ramp {
+    /// One ramp of this length in use.
+    Steady(u32),
+    /// Hold window widened for both ramps; still reading `old`; frames left.
+    Widen { old: u32, new: u32, left: u32 },
+    /// Crossfading `old` → `new`; frames done of `total`.
+    Fade { old: u32, new: u32, done: u32 },
+}
+
+/// The limiter for up to `C` channels. For `C = 2`, about 10 KiB.
+#[derive(Debug, Clone)]
+pub struct Limiter<const C: usize> {
+    detector: TruePeakDetector<C>,
+    channels: usize,
+    sample_rate_hz: u32,
+    audio: [[f32; RING]; C],
+    /// Sliding-minimum deque (values ascending front→back), as a ring.
+    dq_value: [f32; RING],
+    dq_index: [u32; RING],
+    dq_head: u32,
+    dq_len: u32,
+    /// Prefix sums of the released gain in Q20, wrapping.
+    prefix: [u32; RING],
+    /// Frame counter (wrapping), the write position of every ring.
+    now: u32,
+    released: f32,
+    release_coeff: f32,
+    /// Interpolator half-width (frames) the hold must cover on each side.
+    half_width: u32,
+    ramp_max: u32,
+    delay: u32,
+    ramp: Ramp,
+    pending_ramp: Option<u32>,
+    xfade_frames: u32,
+    /// Ceiling as linear amplitude, gliding.
+    ceiling: Smoothed,
+    /// 0 = off (unity), 1 = limiting.
+    mix: Smoothed,
+    min_gain: f32,
+}
+
+impl<const C: usize> Limiter<C> {
+    /// A limiter for `channels` channels at `sample_rate_hz`.
+    ///
+    /// # Errors
+    /// As [`TruePeakDetector::new`].
+    pub fn new(sample_rate_hz: u32, channels: usize, params: &LimiterParams) -> Result<Self, ConfigError> {
+        let detector = TruePeakDetector::new(sample_rate_hz, channels)?;
+        let det = detector.latency_frames() as u32;
+        let half_width = det.max(1);
+        let latency = libm::roundf(MAX_LOOKAHEAD_MS * 0.001 * sample_rate_hz as f32) as u32;
+        // latency = det + ramp_max - 1 + half_width
+        let ramp_max = (latency + 1).saturating_sub(det + half_width).max(4);
+        let delay = det + ramp_max - 1 + half_width;
+        let ceiling = db_to_amp(params.ceiling_dbtp);
+        let mut lim = Self {
+            detector,
+            channels,
+            sample_rate_hz,
+            audio: [[0.0; RING]; C],
+            dq_value: [1.0; RING],
+            dq_index: [0; RING],
+            dq_head: 0,
+            dq_len: 0,
+            prefix: [0; RING],
+            now: 0,
+            released: 1.0,
+            release_coeff: 0.0,
+            half_width,
+            ramp_max,
+            delay,
+            ramp: Ramp::Steady(ramp_max),
+            pending_ramp: None,
+            xfade_frames: (XFADE_MS * 0.001 * sample_rate_hz as f32) as u32,
+            ceiling: Smoothed::new(ceiling),
+            mix: Smoothed::new(if params.enabled { 1.0 } else { 0.0 }),
+            min_gain: 1.0,
+        };
+        debug_assert!((delay as usize) < RING && (2 * ramp_max + 2 * half_width) < RING as u32);
+        lim.reset();
+        lim.set_params(params);
+        lim.ramp = Ramp::Steady(lim.ramp_frames(params.lookahead_ms));
+        lim.pending_ramp = None;
+        Ok(lim)
+    }
+
+    /// Frames from input to output. Constant for the limiter's life.
+    pub fn latency_frames(&self) -> usize {
+        self.delay as usize
+    }
+
+    /// Applies new (validated) parameters; they glide or crossfade in.
+    pub fn set_params(&mut self, params: &LimiterParams) {
+        self.ceiling.set_target(db_to_amp(params.ceiling_dbtp));
+        self.mix.set_target(if params.enabled { 1.0 } else { 0.0 });
+        self.release_coeff = one_pole_coeff(params.release_ms, self.sample_rate_hz);
+        let b = self.ramp_frames(params.lookahead_ms);
+        match self.ramp {
+            Ramp::Steady(cur) if cur == b => self.pending_ramp = None,
+            _ => self.pending_ramp = Some(b),
+        }
+    }
+
+    /// Ramp length for a lookahead: the ramp plus the hold half-width
+    /// (and the detector's own delay) make up the lookahead.
+    fn ramp_frames(&self, lookahead_ms: f32) -> u32 {
+        let frames = libm::roundf(lookahead_ms * 0.001 * self.sample_rate_hz as f32) as u32;
+        let det = self.detector.latency_frames() as u32;
+        (frames + 1).saturating_sub(det + self.half_width).clamp(1, self.ramp_max)
+    }
+
+    /// The deepest gain reduction since the last call (dB, ≤ 0); resets it.
+    pub fn take_max_reduction_db(&mut self) -> f32 {
+        let g = core::mem::replace(&mut self.min_gain, 1.0);
+        crate::units::amp_to_db(g).min(0.0)
+    }
+
+    /// Clears the audio and gain history (output restarts from silence).
+    pub fn reset(&mut self) {
+        self.detector.reset();
+        self.audio = [[0.0; RING]; C];
+        self.dq_len = 0;
+        self.dq_head = 0;
+        self.now = 0;
+        self.released = 1.0;
+        self.min_gain = 1.0;
+        // Prefix sums as if every frame before time 0 had unity gain:
+        // slot of frame k (k < 0) holds k·Q (wrapping).
+        for (slot, p) in self.prefix.iter_mut().enumerate() {
+            *p = (slot as u32).wrapping_sub(RING as u32).wrapping_mul(Q as u32);
+        }
+    }
+
+    fn hold_window(&self) -> u32 {
+        match self.ramp {
+            Ramp::Steady(b) => b + 2 * self.half_width,
+            Ramp::Widen { old, new, .. } | Ramp::Fade { old, new, .. } => old.max(new) + 2 * self.half_width,
+        }
+    }
+
+    /// Gain from a ramp of `b` frames, read so its flat part is centred on
+    /// the frame leaving the delay line now.
+    #[inline]
+    fn ramp_gain(&self, b: u32) -> f32 {
+        let end = self.now.wrapping_sub(self.ramp_max - b);
+        let start = end.wrapping_sub(b);
+        let sum = self.prefix[(end & MASK) as usize].wrapping_sub(self.prefix[(start & MASK) as usize]);
+        sum as f32 * (1.0 / Q) / b as f32
+    }
+
+    /// Limits `frames` frames of planar audio in place (output is the input
+    /// delayed by [`Limiter::latency_frames`]), writing each frame's gain to
+    /// `gain`. `frames` is clamped to [`MAX_BLOCK`] and the slices' lengths.
+    ///
+    /// # Realtime
+    /// No allocation. Per frame: the detector's polyphase filter (skipped on
+    /// blocks that cannot reach the ceiling), one deque update (amortized
+    /// O(1), at most `W` pops), a few integer ops and one multiply per
+    /// channel.
+    pub fn process(&mut self, audio: &mut [&mut [f32]], frames: usize, gain: &mut [f32]) {
+        let mut n = frames.min(MAX_BLOCK).min(gain.len());
+        for ch in audio.iter() {
+            n = n.min(ch.len());
+        }
+        let channels = self.channels.min(audio.len()).min(C);
+        if n == 0 {
+            return;
+        }
+        let glide = libm::expf(-(n as f32) / (GLIDE_MS * 0.001 * self.sample_rate_hz as f32));
+        let ceiling = self.ceiling.step(glide);
+        let xfade = libm::expf(-(n as f32) / (0.3 * XFADE_MS * 0.001 * self.sample_rate_hz as f32));
+        let mut mix = [0.0f32; MAX_BLOCK];
+        let mix_now = self.mix.step_into(xfade, &mut mix[..n]);
+        let aim = ceiling * db_to_amp(-DETECTOR_MARGIN_DB);
+
+        // 1. Side-chain true peak per frame, max over channels.
+        let mut peak = [0.0f32; MAX_BLOCK];
+        for (ch, samples) in audio.iter().enumerate().take(channels) {
+            self.detector.process_channel(ch, &samples[..n], &mut peak[..n], aim);
+        }
+        let mut wanted = [1.0f32; MAX_BLOCK];
+        for (w, &p) in wanted[..n].iter_mut().zip(&peak[..n]) {
+            if p > aim {
+                *w = aim / p;
+            }
+        }
+
+        let window = self.hold_window();
+        let rel = self.release_coeff;
+        for (i, &w) in wanted[..n].iter().enumerate() {
+            // 2. Sliding minimum over the hold window.
+            while self.dq_len > 0 {
+                let back = ((self.dq_head + self.dq_len - 1) & MASK) as usize;
+                if self.dq_value[back] >= w {
+                    self.dq_len -= 1;
+                } else {
+                    break;
+                }
+            }
+            let slot = ((self.dq_head + self.dq_len) & MASK) as usize;
+            self.dq_value[slot] = w;
+            self.dq_index[slot] = self.now;
+            self.dq_len += 1;
+            while self.now.wrapping_sub(self.dq_index[self.dq_head as usize]) >= window {
+                self.dq_head = (self.dq_head + 1) & MASK;
+                self.dq_len -= 1;
+            }
+            let held = self.dq_value[self.dq_head as usize];
+
+            // 3. Release: fall at once, rise slowly.
+            self.released = if held < self.released {
+                held
+            } else {
+                held + (self.released - held) * rel
+            };
+
+            // 4. Exact moving average via prefix sums.
+            let q = (self.released.clamp(0.0, 1.0) * Q) as u32;
+            let prev = self.prefix[(self.now.wrapping_sub(1) & MASK) as usize];
+            self.prefix[(self.now & MASK) as usize] = prev.wrapping_add(q);
+
+            let g = match self.ramp {
+                Ramp::Steady(b) => self.ramp_gain(b),
+                Ramp::Widen { old, .. } => self.ramp_gain(old),
+                Ramp::Fade { old, new, done } => {
+                    let f = done as f32 / self.xfade_frames.max(1) as f32;
+                    self.ramp_gain(old) * (1.0 - f) + self.ramp_gain(new) * f
+                }
+            };
+            let g = 1.0 - mix[i] * (1.0 - g);
+            gain[i] = g;
+            self.min_gain = self.min_gain.min(g);
+
+            // 5. Delay line: write now, read `delay` frames ago.
+            let w_slot = (self.now & MASK) as usize;
+            let r_slot = (self.now.wrapping_sub(self.delay) & MASK) as usize;
+            for (ch, samples) in audio.iter_mut().enumerate().take(channels) {
+                let line = &mut self.audio[ch];
+                line[w_slot] = samples[i];
+                samples[i] = line[r_slot] * g;
+            }
+
+            self.now = self.now.wrapping_add(1);
+            self.advance_ramp();
+        }
+
+        // Last line of defence: no sample above the ceiling, ever.
+        if mix_now > 0.0 {
+            for samples in audio.iter_mut().take(channels) {
+                for s in samples[..n].iter_mut() {
+                    *s = s.clamp(-ceiling, ceiling);
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn advance_ramp(&mut self) {
+        self.ramp = match self.ramp {
+            Ramp::Steady(b) => match self.pending_ramp.take() {
+                Some(new) if new != b => Ramp::Widen {
+                    old: b,
+                    new,
+                    // Long enough for the widened hold to fill with history.
+                    left: self.ramp_max + 2 * self.half_width + 2 * self.ramp_max,
+                },
+                _ => Ramp::Steady(b),
+            },
+            Ramp::Widen { old, new, left } => {
+                if left == 0 {
+                    Ramp::Fade { old, new, done: 0 }
+                } else {
+                    Ramp::Widen { old, new, left: left - 1 }
+                }
+            }
+            Ramp::Fade { old, new, done } => {
+                if done >= self.xfade_frames {
+                    Ramp::Steady(new)
+                } else {
+                    Ramp::Fade { old, new, done: done + 1 }
+                }
+            }
+        };
+    }
+}

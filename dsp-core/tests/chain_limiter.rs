@@ -1,0 +1,196 @@
+//! The limiter's promises, checked against an independent 16× reference:
+//! the true-peak ceiling holds on inter-sample torture, the response is flat
+//! when not limiting, latency is exact, and live changes do not click.
+
+mod common;
+
+use common::*;
+use dsp_core::dsp::chain::{Chain, ChainConfig};
+use dsp_core::params::{self, Params, Value};
+
+/// Only the limiter acting: the AGC and compressor off.
+fn limiter_only(ceiling_dbtp: f32) -> Params {
+    let mut p = Params::default();
+    p.agc.enabled = false;
+    p.compressor.enabled = false;
+    p.limiter.ceiling_dbtp = ceiling_dbtp;
+    p
+}
+
+fn run(p: &Params, rate: u32, channels: usize, input: &[f32]) -> Vec<f32> {
+    let mut chain = Chain::<8>::with_params(ChainConfig { sample_rate_hz: rate, channels }, p).unwrap();
+    let mut out = input.to_vec();
+    // Odd block sizes on purpose: results must not depend on them.
+    let mut start = 0;
+    let sizes = [1usize, 7, 64, 480, 33, 1024];
+    let mut k = 0;
+    while start < out.len() {
+        let len = (sizes[k % sizes.len()] * channels).min(out.len() - start);
+        chain.process_interleaved(&mut out[start..start + len]);
+        start += len;
+        k += 1;
+    }
+    out
+}
+
+fn assert_ceiling(name: &str, p: &Params, rate: u32, channels: usize, input: &[f32]) {
+    let out = run(p, rate, channels, input);
+    assert!(out.iter().all(|s| s.is_finite()), "{name}: non-finite output");
+    let tp = db(reference_true_peak(&out, channels));
+    let ceiling = p.limiter.ceiling_dbtp as f64;
+    assert!(tp <= ceiling + 0.005, "{name} @ {rate} Hz: true peak {tp:.3} dBTP over ceiling {ceiling}");
+}
+
+#[test]
+fn ceiling_holds_on_intersample_torture() {
+    for rate in [44_100, 48_000, 96_000] {
+        for ceiling in [-1.0f32, -0.1] {
+            let p = limiter_only(ceiling);
+            // 12 kHz at 45°: samples at ±0.707·A, true peak A (+3 dB).
+            let x = sine(rate, 2, 12_000.0, 2.0, std::f64::consts::FRAC_PI_4, 1.0, 0.0);
+            assert_ceiling("12 kHz 45°", &p, rate, 2, &x);
+            // Near Nyquist-ish high tones, loud.
+            let x = sine(rate, 2, 19_000.0, 1.5, 0.3, 1.0, 0.0);
+            assert_ceiling("19 kHz", &p, rate, 2, &x);
+            // Single-sample clicks, alternating sign, on silence and on a tone.
+            let mut x = sine(rate, 2, 1000.0, 0.1, 0.0, 1.0, 0.0);
+            for i in (1000..x.len() / 2).step_by(3001) {
+                let s = if (i / 3001) % 2 == 0 { 4.0 } else { -4.0 };
+                x[2 * i] = s;
+                x[2 * i + 1] = -s;
+            }
+            assert_ceiling("clicks", &p, rate, 2, &x);
+            // Hard-clipped loud noise.
+            let mut n = Noise::new(7);
+            let x: Vec<f32> = (0..rate as usize * 2).map(|_| (n.next() * 4.0).clamp(-1.0, 1.0)).collect();
+            assert_ceiling("clipped noise", &p, rate, 2, &x);
+            // Square waves: at 1 kHz and at fs/4 (where the sinc rings most).
+            for period in [rate as usize / 1000, 4] {
+                let x: Vec<f32> = (0..rate as usize * 2)
+                    .map(|i| if (i / 2 / (period / 2).max(1)) % 2 == 0 { 1.0 } else { -1.0 })
+                    .collect();
+                assert_ceiling("square", &p, rate, 2, &x);
+            }
+        }
+    }
+}
+
+#[test]
+fn flat_response_and_exact_latency_when_not_limiting() {
+    let rate = 48_000;
+    let p = limiter_only(-1.0);
+    let chain = Chain::<2>::with_params(ChainConfig { sample_rate_hz: rate, channels: 2 }, &p).unwrap();
+    let latency = chain.latency_frames();
+    assert!(latency as f64 <= 0.0015 * rate as f64 + 0.5, "latency {latency} frames over 1.5 ms");
+    // An impulse below the ceiling comes out unchanged, exactly `latency` later.
+    let mut x = vec![0.0f32; 2 * 4096];
+    x[2 * 100] = 0.5;
+    x[2 * 100 + 1] = -0.25;
+    let y = run(&p, rate, 2, &x);
+    for (i, (&a, &b)) in y.iter().zip(&x).enumerate().skip(2 * latency) {
+        assert_eq!(a, x[i - 2 * latency], "sample {i}");
+        let _ = b;
+    }
+    // Tones from 20 Hz to 20 kHz at -6 dBFS: gain exactly 0 dB (±0.1 dB asked).
+    for f in [20.0, 100.0, 1000.0, 5000.0, 10_000.0, 15_000.0, 20_000.0] {
+        let x = sine(rate, 2, f, 0.5, 0.0, 0.5, 0.05);
+        let y = run(&p, rate, 2, &x);
+        let rms = |v: &[f32]| (v.iter().map(|s| (*s as f64).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+        let gain_db = db(rms(&y[2 * latency..]) / rms(&x[..x.len() - 2 * latency]));
+        assert!(gain_db.abs() < 0.1, "{f} Hz: {gain_db:.4} dB");
+    }
+}
+
+#[test]
+fn limiting_reduces_to_the_ceiling_not_far_below() {
+    // A steady 1 kHz tone 6 dB over the ceiling comes out at the ceiling
+    // (within the detector margin), not squashed further.
+    let rate = 48_000;
+    let p = limiter_only(-1.0);
+    let x = sine(rate, 2, 1000.0, 1.0, 0.0, 2.0, 0.0);
+    let y = run(&p, rate, 2, &x);
+    let tail = &y[y.len() / 2..];
+    let peak = tail.iter().fold(0.0f32, |m, s| m.max(s.abs())) as f64;
+    assert!(db(peak) > -1.4 && db(peak) <= -1.0, "{}", db(peak));
+}
+
+/// Largest second difference: a click shows up as a spike in it.
+fn max_second_difference(x: &[f32], channels: usize) -> f64 {
+    let ch = deinterleave(x, channels);
+    ch.iter()
+        .map(|c| c.windows(3).map(|w| (w[0] as f64 - 2.0 * w[1] as f64 + w[2] as f64).abs()).fold(0.0, f64::max))
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn live_parameter_changes_do_not_click() {
+    let rate = 48_000;
+    // A 100 Hz tone at -3 dBFS: steady second difference A·(2π f/fs)² ≈ 1.2e-4.
+    let amp = 0.707f64;
+    let steady = amp * (2.0 * std::f64::consts::PI * 100.0 / rate as f64).powi(2);
+    let changes: &[(&str, Value)] = &[
+        ("limiter.ceiling_dbtp", Value::Number(-12.0)),
+        ("limiter.lookahead_ms", Value::Number(0.5)),
+        ("compressor.threshold_db", Value::Number(-40.0)),
+        ("compressor.ratio", Value::Number(10.0)),
+        ("compressor.enabled", Value::Bool(false)),
+        ("limiter.enabled", Value::Bool(false)),
+        ("agc.target_lufs", Value::Number(-30.0)),
+        ("bypass", Value::Bool(true)),
+        ("bypass", Value::Bool(false)),
+        ("limiter.lookahead_ms", Value::Number(1.5)),
+        ("limiter.enabled", Value::Bool(true)),
+        ("limiter.ceiling_dbtp", Value::Number(-1.0)),
+    ];
+    for (key, value) in changes {
+        let mut p = Params::default();
+        p.limiter.ceiling_dbtp = -6.0; // limiting the tone throughout
+        let mut chain = Chain::<2>::with_params(ChainConfig { sample_rate_hz: rate, channels: 2 }, &p).unwrap();
+        let mut x = sine(rate, 2, 100.0, amp, 0.0, 3.0, 0.0);
+        let half = x.len() / 2;
+        let (a, b) = x.split_at_mut(half);
+        chain.process_interleaved(a);
+        params::set(&mut p, key, *value).unwrap();
+        chain.set_params(&p).unwrap();
+        chain.process_interleaved(b);
+        // Skip the start-up (limiter engaging on the first peak).
+        let around = &x[half - rate as usize / 2 * 2..half + rate as usize * 2];
+        let worst = max_second_difference(around, 2);
+        assert!(worst < steady * 3.0, "{key}: second difference {worst:.2e} vs steady {steady:.2e}");
+    }
+}
+
+#[test]
+fn non_finite_input_gives_finite_output() {
+    let p = Params::default();
+    let mut n = Noise::new(3);
+    let mut x: Vec<f32> = (0..48_000 * 2).map(|_| n.next()).collect();
+    for (i, s) in x.iter_mut().enumerate() {
+        match i % 97 {
+            0 => *s = f32::NAN,
+            1 => *s = f32::INFINITY,
+            2 => *s = f32::NEG_INFINITY,
+            3 => *s = f32::MAX,
+            4 => *s = 1e-40, // denormal
+            _ => {}
+        }
+    }
+    let y = run(&p, 48_000, 2, &x);
+    assert!(y.iter().all(|s| s.is_finite()));
+    let ceiling = dsp_core::units::db_to_amp(p.limiter.ceiling_dbtp);
+    assert!(y.iter().all(|s| s.abs() <= ceiling));
+}
+
+#[test]
+fn bypass_is_bit_exact_and_latency_matched() {
+    let rate = 48_000;
+    let mut p = Params::default();
+    p.bypass = true;
+    let mut chain = Chain::<2>::with_params(ChainConfig { sample_rate_hz: rate, channels: 2 }, &p).unwrap();
+    let latency = chain.latency_frames();
+    let mut n = Noise::new(11);
+    let x: Vec<f32> = (0..rate as usize * 2).map(|_| n.next() * 1.5).collect();
+    let mut y = x.clone();
+    chain.process_interleaved(&mut y);
+    assert_eq!(&y[2 * latency..], &x[..x.len() - 2 * latency]);
+}
