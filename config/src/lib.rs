@@ -23,6 +23,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub mod paths;
+pub mod state;
 
 /// Built-in profiles: (name, TOML text).
 pub const BUILTIN: &[(&str, &str)] = &[
