@@ -14,15 +14,18 @@
 //!   infinity, or an out-of-range value rejects the whole profile with a
 //!   [`ProfileError`] naming the file, line and key. A profile sets only the
 //!   keys it names; everything else keeps its default.
-//! * Keys are exactly the dotted keys of [`dsp_core::params::SETTINGS`],
+//! * Keys are exactly the dotted keys of [`settings::keys`]: the DSP keys,
 //!   written as TOML tables (`[limiter]` + `ceiling_dbtp = -1.0`) or dotted
-//!   keys (`limiter.ceiling_dbtp = -1.0`).
+//!   keys (`limiter.ceiling_dbtp = -1.0`), plus the daemon's own keys of
+//!   [`settings::HOST_SETTINGS`].
 
-use dsp_core::params::{self, Params, Value};
+use dsp_core::params::Value;
+use settings::AllParams;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub mod paths;
+pub mod settings;
 pub mod state;
 
 /// Built-in profiles: (name, TOML text).
@@ -63,7 +66,7 @@ pub struct Profile {
     /// Where it came from.
     pub origin: Origin,
     /// Defaults overlaid with the profile's keys.
-    pub params: Params,
+    pub params: AllParams,
     /// The dotted keys the profile sets explicitly, in file order.
     pub keys: Vec<String>,
 }
@@ -101,28 +104,6 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
-/// Describes a setting's accepted values, for error messages and docs.
-pub fn describe_range(setting: &params::Setting) -> String {
-    match setting.kind {
-        params::Kind::Bool => "true or false".into(),
-        params::Kind::Number { min, max } => format!("a number from {min} to {max} {}", setting.unit).trim_end().into(),
-        params::Kind::Choice(names) => format!("one of {}", names.join(", ")),
-    }
-}
-
-/// Explains a [`dsp_core::error::ParamError`] for `setting` in words.
-pub fn explain(setting: &params::Setting, err: dsp_core::error::ParamError) -> String {
-    use dsp_core::error::ParamError as E;
-    let expected = describe_range(setting);
-    match err {
-        E::NotFinite => format!("NaN and infinity are not allowed; expected {expected}"),
-        E::OutOfRange => format!("out of range; expected {expected}"),
-        E::WrongType => format!("wrong type; expected {expected}"),
-        E::UnknownKey => "unknown setting".into(),
-        E::Inconsistent => "contradicts another setting".into(),
-    }
-}
-
 /// Parses profile `name` from `text`.
 ///
 /// # Errors
@@ -144,7 +125,7 @@ pub fn parse(name: &str, text: &str, origin: Origin) -> Result<Profile, ProfileE
         err(line, None, format!("TOML syntax: {}", e.message().trim()))
     })?;
 
-    let mut params = Params::default();
+    let mut params = AllParams::default();
     let mut description = String::new();
     let mut keys = Vec::new();
 
@@ -175,11 +156,10 @@ pub fn parse(name: &str, text: &str, origin: Origin) -> Result<Profile, ProfileE
             }
             continue;
         }
-        let Some(setting) = params::find(&key) else {
-            let hint = params::SETTINGS
-                .iter()
-                .find(|s| s.key.rsplit('.').next() == key.rsplit('.').next())
-                .map(|s| format!(" (did you mean `{}`?)", s.key))
+        let Some(setting) = settings::find(&key) else {
+            let hint = settings::keys()
+                .find(|s| s.key().rsplit('.').next() == key.rsplit('.').next())
+                .map(|s| format!(" (did you mean `{}`?)", s.key()))
                 .unwrap_or_default();
             return Err(err(line, Some(key), format!("unknown key{hint}")));
         };
@@ -188,21 +168,11 @@ pub fn parse(name: &str, text: &str, origin: Origin) -> Result<Profile, ProfileE
             Some(toml_edit::Value::Float(f)) => Value::Number(*f.value()),
             Some(toml_edit::Value::Integer(i)) => Value::Number(*i.value() as f64),
             Some(toml_edit::Value::String(s)) => {
-                // Choices are strings; the table rejects strings elsewhere.
-                let s = s.value();
-                match setting.kind {
-                    params::Kind::Choice(names) => match names.iter().find(|n| **n == s.as_str()) {
-                        Some(n) => Value::Choice(n),
-                        None => {
-                            return Err(err(line, Some(key), explain(setting, dsp_core::error::ParamError::OutOfRange)))
-                        }
-                    },
-                    _ => return Err(err(line, Some(key), explain(setting, dsp_core::error::ParamError::WrongType))),
-                }
+                settings::choice_value(&setting, s.value()).map_err(|e| err(line, Some(key.clone()), setting.explain(e)))?
             }
-            _ => return Err(err(line, Some(key), explain(setting, dsp_core::error::ParamError::WrongType))),
+            _ => return Err(err(line, Some(key), setting.explain(dsp_core::error::ParamError::WrongType))),
         };
-        setting.apply(&mut params, value).map_err(|e| err(line, Some(key.clone()), explain(setting, e)))?;
+        setting.apply(&mut params, value).map_err(|e| err(line, Some(key.clone()), setting.explain(e)))?;
         keys.push(key);
     }
 
@@ -275,9 +245,9 @@ mod tests {
             let p = parse(name, text, Origin::Builtin).unwrap();
             assert!(!p.description.is_empty(), "{name}");
         }
-        assert_eq!(builtin("night").unwrap().params.limiter.ceiling_dbtp, -6.0);
-        assert!(!builtin("transparent").unwrap().params.agc.enabled);
-        assert_eq!(builtin("default").unwrap().params, Params::default());
+        assert_eq!(builtin("night").unwrap().params.dsp.limiter.ceiling_dbtp, -6.0);
+        assert!(!builtin("transparent").unwrap().params.dsp.agc.enabled);
+        assert_eq!(builtin("default").unwrap().params, AllParams::default());
     }
 
     #[test]

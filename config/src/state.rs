@@ -11,7 +11,8 @@
 //! * **Strict**: every override is validated against the settings table on
 //!   load, exactly as `setting.set` validates it.
 
-use dsp_core::params::{self, Kind, Value};
+use crate::settings;
+use dsp_core::params::{Kind, Value};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
@@ -141,8 +142,8 @@ fn parse(text: &str) -> Result<State, String> {
             "overrides" => {
                 let table = item.as_table_like().ok_or("overrides must be a table")?;
                 for (k, v) in table.iter() {
-                    let setting = params::find(k).ok_or_else(|| format!("unknown setting {k:?}"))?;
-                    let value = match (setting.kind, v.as_value()) {
+                    let setting = settings::find(k).ok_or_else(|| format!("unknown setting {k:?}"))?;
+                    let value = match (setting.kind(), v.as_value()) {
                         (Kind::Bool, Some(toml_edit::Value::Boolean(b))) => Value::Bool(*b.value()),
                         (Kind::Number { .. }, Some(toml_edit::Value::Float(f))) => Value::Number(*f.value()),
                         (Kind::Number { .. }, Some(toml_edit::Value::Integer(i))) => Value::Number(*i.value() as f64),
@@ -152,7 +153,7 @@ fn parse(text: &str) -> Result<State, String> {
                         }
                         _ => return Err(format!("{k}: wrong type")),
                     };
-                    setting.validate(value).map_err(|e| format!("{k}: {}", crate::explain(setting, e)))?;
+                    setting.validate(value).map_err(|e| format!("{k}: {}", setting.explain(e)))?;
                     state.overrides.insert(k.to_string(), OwnedValue::from_value(value));
                 }
             }

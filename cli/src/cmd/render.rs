@@ -42,7 +42,7 @@ pub fn run(input: &Path, output: &Path, profile: &str, sets: &[String], json: bo
     let audio = wav::read(input)?;
     let channels = audio.channels();
     let rate = audio.spec.sample_rate;
-    let mut chain = Chain::<8>::with_params(ChainConfig { sample_rate_hz: rate, channels }, &params)
+    let mut chain = Chain::<8>::with_params(ChainConfig { sample_rate_hz: rate, channels }, &params.dsp)
         .map_err(|e| anyhow!("{e}"))
         .with_context(|| format!("cannot process {}", input.display()))?;
     let latency = chain.latency_frames();
