@@ -442,14 +442,15 @@ fn route_mode(m: proto::RouteMode) -> RouteMode {
 }
 
 fn subs_json(subs: &proto::Subscriptions) -> Json {
-    Json::Arr(
+    let topics = Json::Arr(
         subs.iter()
             .map(|s| match s.max_hz {
                 Some(hz) => Json::obj([("topic", s.topic.as_str().into()), ("max_hz", (hz as u64).into())]),
                 None => s.topic.as_str().into(),
             })
             .collect(),
-    )
+    );
+    Json::obj([("topics", topics)])
 }
 
 fn hello_json() -> Json {

@@ -69,6 +69,14 @@ pub fn bind(path: &Path) -> anyhow::Result<Socket> {
     if !dir.exists() {
         headroom_config::state::create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
+    // IPC.md: the directory is 0700. Tighten one we own that is looser.
+    if let Ok(meta) = std::fs::metadata(dir) {
+        use std::os::unix::fs::MetadataExt;
+        if meta.uid() == rustix::process::getuid().as_raw() && meta.mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("cannot make {} private", dir.display()))?;
+        }
+    }
     let lock_path = path.with_extension("lock");
     let lock = std::fs::OpenOptions::new()
         .create(true)
@@ -269,7 +277,12 @@ impl Conn {
                     }
                     Some(Err(e)) => {
                         if self.refusal.is_none() {
+                            // A stream that never selected a framing gets the
+                            // error instead of hello (IPC.md lifecycle).
                             let framing = self.framing.unwrap_or(Framing::Lines);
+                            if self.framing.is_none() {
+                                self.greeted = true;
+                            }
                             self.framing = Some(framing);
                             self.greet(scratch);
                             let n = encode_error(scratch, framing, None, e.code(), &e).unwrap_or(0);
