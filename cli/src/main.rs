@@ -1,14 +1,19 @@
 //! `headroom`: the command line for Headroom.
 //!
-//! Offline: `analyze` measures a WAV file (EBU R128 / BS.1770-4) and
-//! `render` runs the exact dsp-core chain over one. The daemon commands
-//! come with the control-plane issue.
+//! Daemon commands speak IPC.md to `headroomd` (with dsp-core's codec);
+//! `analyze` and `render` work offline on WAV files with the exact chain the
+//! daemon runs.
+//!
+//! Structure: `args` (what was typed) → `cmd::*` (one module per command)
+//! → `render` (tables) or JSON.
 //!
 //! Exit codes: 0 success; 1 the daemon refused; 2 usage, file or connection
 //! error. Errors print as `headroom: <cause>` with a hint where one helps.
 
 mod args;
+mod client;
 mod cmd;
+mod render;
 mod wav;
 
 use clap::Parser;

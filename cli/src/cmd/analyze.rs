@@ -53,19 +53,19 @@ pub fn run(file: &Path, json: bool) -> Result<(), Failure> {
     let audio = wav::read(file)?;
     let a = measure(&audio.samples, audio.spec.sample_rate, audio.channels())?;
     if json {
-        println!("{}", serde_json::to_string(&a)?);
+        crate::outln!("{}", serde_json::to_string(&a)?);
     } else {
         let show = |v: Option<f64>, unit: &str| match v {
             Some(x) => format!("{x:>8.2} {unit}"),
             None => format!("{:>8} {unit}", "-inf"),
         };
-        println!("{}  ({})", file.display(), audio.describe());
-        println!("  integrated loudness   {}", show(a.integrated_lufs, "LUFS"));
-        println!("  loudness range        {}", show(a.lra_lu, "LU"));
-        println!("  momentary max         {}", show(a.momentary_max_lufs, "LUFS"));
-        println!("  short-term max        {}", show(a.short_term_max_lufs, "LUFS"));
-        println!("  sample peak           {}", show(a.sample_peak_dbfs, "dBFS"));
-        println!("  true peak             {}", show(a.true_peak_dbtp, "dBTP"));
+        crate::outln!("{}  ({})", file.display(), audio.describe());
+        crate::outln!("  integrated loudness   {}", show(a.integrated_lufs, "LUFS"));
+        crate::outln!("  loudness range        {}", show(a.lra_lu, "LU"));
+        crate::outln!("  momentary max         {}", show(a.momentary_max_lufs, "LUFS"));
+        crate::outln!("  short-term max        {}", show(a.short_term_max_lufs, "LUFS"));
+        crate::outln!("  sample peak           {}", show(a.sample_peak_dbfs, "dBFS"));
+        crate::outln!("  true peak             {}", show(a.true_peak_dbtp, "dBTP"));
     }
     Ok(())
 }

@@ -69,7 +69,7 @@ pub fn run(input: &Path, output: &Path, profile: &str, sets: &[String], json: bo
     wav::write(output, audio.spec, out)?;
 
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::json!({
                 "input": input, "output": output, "profile": profile,
@@ -78,7 +78,7 @@ pub fn run(input: &Path, output: &Path, profile: &str, sets: &[String], json: bo
             })
         );
     } else {
-        println!(
+        crate::outln!(
             "{} → {} ({}, profile {profile}, latency {latency} frames compensated)",
             input.display(),
             output.display(),
