@@ -311,6 +311,8 @@ impl Control {
                     ("name", name.as_str().into()),
                     ("builtin", (p.origin == Origin::Builtin).into()),
                     ("description", p.description.as_str().into()),
+                    // The file's latest version was rejected; this is the last good one.
+                    ("error", e.error.as_ref().map(|e| e.to_string()).into()),
                 ])
             })
             .collect();

@@ -130,11 +130,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         reload_timer: None,
     };
     info!("ready (profile {})", daemon.control.active_name());
+    crate::notify::notify("READY=1");
 
     event_loop
         .run(None, &mut daemon, |_| {})
         .context("event loop failed")?;
 
+    crate::notify::notify("STOPPING=1");
     daemon.shutdown();
     drop(socket);
     info!("stopped");

@@ -9,6 +9,7 @@ mod control;
 mod daemon;
 mod json;
 mod log;
+mod notify;
 mod server;
 mod watch;
 

@@ -306,6 +306,20 @@ fn state_persists_across_restart_and_corrupt_state_is_kept_aside() {
 }
 
 #[test]
+fn tells_systemd_when_ready() {
+    let dirs = Arc::new(TempDir::new("notify"));
+    let sock_path = dirs.0.join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _d = Daemon::start_with(dirs.clone(), |cmd| {
+        cmd.env("NOTIFY_SOCKET", &sock_path);
+    });
+    let mut buf = [0u8; 64];
+    let n = sock.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"READY=1");
+}
+
+#[test]
 fn sigterm_shuts_down_cleanly_and_tells_clients() {
     let (dirs, mut d) = setup("term");
     let mut c = Client::connect(&dirs.socket());
