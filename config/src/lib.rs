@@ -25,6 +25,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub mod paths;
+pub mod routing;
 pub mod settings;
 pub mod state;
 
@@ -69,6 +70,10 @@ pub struct Profile {
     pub params: AllParams,
     /// The dotted keys the profile sets explicitly, in file order.
     pub keys: Vec<String>,
+    /// `[[route]]` rules, in file order (first match wins).
+    pub routes: Vec<routing::RouteRule>,
+    /// Where streams no rule matches go.
+    pub default_route: state::RouteMode,
 }
 
 /// Why a profile was rejected. Displays as `FILE:LINE: key KEY: message`.
@@ -128,6 +133,8 @@ pub fn parse(name: &str, text: &str, origin: Origin) -> Result<Profile, ProfileE
     let mut params = AllParams::default();
     let mut description = String::new();
     let mut keys = Vec::new();
+    let mut routes = Vec::new();
+    let mut default_route = state::RouteMode::Processed;
 
     // Flatten tables into (dotted key, item) in document order.
     let mut flat: Vec<(String, &toml_edit::Item, Option<std::ops::Range<usize>>)> = Vec::new();
@@ -140,8 +147,8 @@ pub fn parse(name: &str, text: &str, origin: Origin) -> Result<Profile, ProfileE
             let key = if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
             let span = table.key(k).and_then(|k| k.span()).or_else(|| item.span());
             match item.as_table_like() {
-                Some(t) => walk(&key, t, out),
-                None => out.push((key, item, span)),
+                Some(t) if !(prefix.is_empty() && k == "route") => walk(&key, t, out),
+                _ => out.push((key, item, span)),
             }
         }
     }
@@ -149,6 +156,17 @@ pub fn parse(name: &str, text: &str, origin: Origin) -> Result<Profile, ProfileE
 
     for (key, item, span) in flat {
         let line = span.map(|s| line_of(text, s.start));
+        if key == "default_route" {
+            default_route = item
+                .as_str()
+                .and_then(state::RouteMode::parse)
+                .ok_or_else(|| err(line, Some(key.clone()), "expected \"processed\" or \"bypass\"".into()))?;
+            continue;
+        }
+        if key == "route" {
+            routes = parse_routes(item).map_err(|(offset, m)| err(offset.map(|o| line_of(text, o)).or(line), Some("route".into()), m))?;
+            continue;
+        }
         if key == "description" {
             match item.as_str() {
                 Some(s) => description = s.to_string(),
@@ -182,7 +200,47 @@ pub fn parse(name: &str, text: &str, origin: Origin) -> Result<Profile, ProfileE
         origin,
         params,
         keys,
+        routes,
+        default_route,
     })
+}
+
+/// Parses `[[route]]` tables: each needs `mode` and at least one of
+/// `binary`, `app`, `role`, `node`.
+fn parse_routes(item: &toml_edit::Item) -> Result<Vec<routing::RouteRule>, (Option<usize>, String)> {
+    let Some(array) = item.as_array_of_tables() else {
+        return Err((item.span().map(|s| s.start), "expected [[route]] tables".into()));
+    };
+    let mut rules = Vec::new();
+    for table in array.iter() {
+        let at = table.span().map(|s| s.start);
+        let mut rule = routing::RouteRule {
+            binary: None,
+            app: None,
+            role: None,
+            node: None,
+            mode: state::RouteMode::Processed,
+        };
+        let mut mode = None;
+        for (k, v) in table.iter() {
+            let at = table.key(k).and_then(|k| k.span()).map(|s| s.start).or(at);
+            let text = v.as_str().ok_or((at, format!("`{k}` must be a string")))?.to_string();
+            match k {
+                "binary" => rule.binary = Some(text),
+                "app" => rule.app = Some(text),
+                "role" => rule.role = Some(text),
+                "node" => rule.node = Some(text),
+                "mode" => mode = Some(state::RouteMode::parse(&text).ok_or((at, "mode must be \"processed\" or \"bypass\"".to_string()))?),
+                other => return Err((at, format!("unknown route field `{other}` (binary, app, role, node, mode)"))),
+            }
+        }
+        rule.mode = mode.ok_or((at, "a route needs `mode`".to_string()))?;
+        if rule.binary.is_none() && rule.app.is_none() && rule.role.is_none() && rule.node.is_none() {
+            return Err((at, "a route needs at least one of binary, app, role, node".into()));
+        }
+        rules.push(rule);
+    }
+    Ok(rules)
 }
 
 /// The built-in profile `name`, parsed.
@@ -280,6 +338,25 @@ mod tests {
         let b = parse("b", "[limiter]\nceiling_dbtp = -3.0\n[compressor]\ndetector = \"peak\"\n", Origin::Builtin).unwrap();
         assert_eq!(a.params, b.params);
         assert_eq!(a.keys, vec!["limiter.ceiling_dbtp", "compressor.detector"]);
+    }
+
+    #[test]
+    fn route_rules_parse_and_are_checked() {
+        let p = parse(
+            "r",
+            "default_route = \"bypass\"\n[[route]]\nbinary = \"spot*\"\nmode = \"processed\"\n[[route]]\nrole = \"Notification\"\nmode = \"bypass\"\n",
+            Origin::Builtin,
+        )
+        .unwrap();
+        assert_eq!(p.default_route, state::RouteMode::Bypass);
+        assert_eq!(p.routes.len(), 2);
+        assert_eq!(p.routes[0].binary.as_deref(), Some("spot*"));
+        let e = parse("r", "[[route]]\nbinary = \"x\"\n", Origin::Builtin).unwrap_err();
+        assert!(e.message.contains("needs `mode`"), "{e}");
+        let e = parse("r", "[[route]]\nmode = \"bypass\"\n", Origin::Builtin).unwrap_err();
+        assert!(e.message.contains("at least one"), "{e}");
+        let e = parse("r", "[[route]]\nbinary = \"x\"\nmode = \"loud\"\n", Origin::Builtin).unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
     }
 
     #[test]
