@@ -315,7 +315,7 @@ macro_rules! switch {
 pub static SETTINGS: &[Setting] = &[
     switch!("agc.enabled", true, "Follow the programme loudness toward the target", agc.enabled),
     number!("agc.target_lufs", "LUFS", -40.0, -6.0, -18.0, "Integrated loudness the output aims for", agc.target_lufs),
-    number!("agc.max_boost_db", "dB", 0.0, 30.0, 12.0, "Most the AGC may raise the level", agc.max_boost_db),
+    number!("agc.max_boost_db", "dB", 0.0, 30.0, 18.0, "Most the AGC may raise the level", agc.max_boost_db),
     number!("agc.max_cut_db", "dB", 0.0, 40.0, 24.0, "Most the AGC may lower the level", agc.max_cut_db),
     number!("agc.gate_lufs", "LUFS", -80.0, -20.0, -50.0, "Below this momentary loudness the AGC holds its gain", agc.gate_lufs),
     number!("agc.window_s", "s", 1.0, 60.0, 8.0, "Time constant of the loudness the AGC follows", agc.window_s),

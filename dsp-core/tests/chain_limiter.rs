@@ -43,7 +43,7 @@ fn assert_ceiling(name: &str, p: &Params, rate: u32, channels: usize, input: &[f
 
 #[test]
 fn ceiling_holds_on_intersample_torture() {
-    for rate in [44_100, 48_000, 96_000] {
+    for rate in [44_100, 48_000, 96_000, 192_000] {
         for ceiling in [-1.0f32, -0.1] {
             let p = limiter_only(ceiling);
             // 12 kHz at 45°: samples at ±0.707·A, true peak A (+3 dB).
@@ -60,6 +60,10 @@ fn ceiling_holds_on_intersample_torture() {
                 x[2 * i + 1] = -s;
             }
             assert_ceiling("clicks", &p, rate, 2, &x);
+            // Full-band white noise (the high band carries most inter-sample peaks).
+            let mut n = Noise::new(rate as u64);
+            let x: Vec<f32> = (0..rate as usize).map(|_| n.next() * 1.5).collect();
+            assert_ceiling("white noise", &p, rate, 2, &x);
             // Hard-clipped loud noise.
             let mut n = Noise::new(7);
             let x: Vec<f32> = (0..rate as usize * 2).map(|_| (n.next() * 4.0).clamp(-1.0, 1.0)).collect();

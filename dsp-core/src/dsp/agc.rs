@@ -18,7 +18,9 @@
 //!   monotonically with AGC gain).
 //! * **Smooth.** The gain moves at most `max_rate_db_per_s` and ramps
 //!   linearly, sample by sample, across each 100 ms step — never a step.
-//! * **Bounded.** The gain stays within `[-max_cut_db, +max_boost_db]`.
+//! * **Bounded.** The leveling part of the gain stays within
+//!   `[-max_cut_db, +max_boost_db]`; the dynamics correction on top of it is
+//!   within -30…+12 dB (it can cancel up to 24 dB of compressor makeup).
 
 use super::envelope::LinearRamp;
 use crate::params::AgcParams;
@@ -30,6 +32,10 @@ const LOUDNESS_OFFSET_DB: f64 = -0.691;
 const RELATIVE_GATE_LU: f64 = 20.0;
 /// Seconds per momentary step.
 const STEP_S: f32 = 0.1;
+/// Most gain the AGC adds back for what the compressor and limiter take.
+const MAX_DYNAMICS_MAKEUP_DB: f32 = 12.0;
+/// Most gain the AGC takes away for what the compressor's makeup adds.
+const MAX_DYNAMICS_CUT_DB: f32 = 30.0;
 /// How much faster than `max_rate_db_per_s` the gain returns to unity when
 /// the AGC is switched off.
 const DISABLE_RATE_FACTOR: f32 = 4.0;
@@ -135,9 +141,15 @@ impl Agc {
             } else {
                 0.0
             };
-            let wanted = p.target_lufs - self.input_estimate_lufs() as f32 - dynamics_db;
+            // The boost/cut limits bound how far the *input* is moved;
+            // making up what the dynamics stages take is on top of that
+            // (bounded on its own), so a quiet programme does not land
+            // short just because the compressor works on it.
+            let leveling = (p.target_lufs - self.input_estimate_lufs() as f32).clamp(-p.max_cut_db, p.max_boost_db);
+            let makeup = (-dynamics_db).clamp(-MAX_DYNAMICS_CUT_DB, MAX_DYNAMICS_MAKEUP_DB);
+            let wanted = leveling + makeup;
             let goal = if wanted.is_finite() { wanted } else { self.gain_db };
-            (goal.clamp(-p.max_cut_db, p.max_boost_db), p.max_rate_db_per_s)
+            (goal, p.max_rate_db_per_s)
         };
 
         let max_step = rate * STEP_S;

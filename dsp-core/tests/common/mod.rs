@@ -63,7 +63,8 @@ fn bessel_i0(x: f64) -> f64 {
 
 /// Independent true-peak reference: 16× oversampling with a ±64-tap Kaiser
 /// (β = 10) windowed sinc, cutoff at 0.96 of Nyquist. Returns the largest
-/// absolute value over all channels and phases (linear).
+/// absolute value over all channels and phases (linear): every sample, and
+/// every point between samples whose kernel lies wholly inside the buffer.
 pub fn reference_true_peak(interleaved: &[f32], channels: usize) -> f64 {
     const PHASES: usize = 16;
     const HALF: isize = 64;
@@ -84,15 +85,17 @@ pub fn reference_true_peak(interleaved: &[f32], channels: usize) -> f64 {
     let mut peak = 0.0f64;
     for ch in deinterleave(interleaved, channels) {
         let n = ch.len() as isize;
-        for i in 0..n {
-            peak = peak.max(ch[i as usize].abs() as f64);
+        for &s in &ch {
+            peak = peak.max(s.abs() as f64);
+        }
+        // Only between samples whose whole kernel lies inside the buffer: a
+        // buffer's ends are not steps to silence (the audio goes on), and
+        // treating them so would add Gibbs ringing that is not in the signal.
+        for i in HALF - 1..n - HALF {
             for row in table.iter().skip(1) {
                 let mut acc = 0.0;
                 for (j, &c) in row.iter().enumerate() {
-                    let k = i + j as isize - HALF + 1;
-                    if k >= 0 && k < n {
-                        acc += c * ch[k as usize] as f64;
-                    }
+                    acc += c * ch[(i + j as isize - HALF + 1) as usize] as f64;
                 }
                 peak = peak.max(acc.abs());
             }
