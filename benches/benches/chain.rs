@@ -36,8 +36,14 @@ fn signal(seconds: f64, amp: f32, shaped: bool) -> Vec<f32> {
 }
 
 fn bench_chain(c: &mut Criterion) {
-    let config = ChainConfig { sample_rate_hz: RATE, channels: 2 };
-    for (name, input) in [("programme", signal(1.0, 0.3, true)), ("hot", signal(1.0, 2.0, false))] {
+    let config = ChainConfig {
+        sample_rate_hz: RATE,
+        channels: 2,
+    };
+    for (name, input) in [
+        ("programme", signal(1.0, 0.3, true)),
+        ("hot", signal(1.0, 2.0, false)),
+    ] {
         for block in [128usize, 1024] {
             let mut group = c.benchmark_group(format!("chain/{name}"));
             group.throughput(Throughput::Elements(block as u64));
@@ -60,7 +66,10 @@ fn bench_chain(c: &mut Criterion) {
             group.finish();
         }
     }
-    println!("size_of::<Chain<2>>() = {} bytes", std::mem::size_of::<Chain<2>>());
+    println!(
+        "size_of::<Chain<2>>() = {} bytes",
+        std::mem::size_of::<Chain<2>>()
+    );
 }
 
 fn bench_blocks(c: &mut Criterion) {
@@ -79,7 +88,11 @@ fn bench_blocks(c: &mut Criterion) {
             if pos + 64 > left.len() {
                 pos = 0;
             }
-            comp.process(&[&left[pos..pos + 64], &right[pos..pos + 64]], 64, &mut gain);
+            comp.process(
+                &[&left[pos..pos + 64], &right[pos..pos + 64]],
+                64,
+                &mut gain,
+            );
             pos += 64;
             black_box(&gain);
         })

@@ -16,7 +16,13 @@ pub struct Cli {
     pub json: bool,
 
     /// Control socket of the daemon.
-    #[arg(long, global = true, env = "HEADROOM_SOCKET", value_name = "PATH", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "HEADROOM_SOCKET",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
     pub socket: Option<PathBuf>,
 
     #[command(subcommand)]

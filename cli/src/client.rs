@@ -50,7 +50,9 @@ pub fn socket_path(flag: Option<&Path>) -> Result<PathBuf, Failure> {
         .or_else(headroom_config::paths::socket_path)
         .ok_or_else(|| Failure {
             code: 2,
-            error: anyhow!("cannot find the daemon's socket: XDG_RUNTIME_DIR and HEADROOM_SOCKET are unset"),
+            error: anyhow!(
+                "cannot find the daemon's socket: XDG_RUNTIME_DIR and HEADROOM_SOCKET are unset"
+            ),
             hint: Some("pass --socket PATH or set HEADROOM_SOCKET".into()),
         })
 }
@@ -93,7 +95,10 @@ impl Client {
                     format!("permission denied on {}", path.display()),
                     "the daemon only accepts its own user",
                 ),
-                _ => (format!("cannot connect to {}: {e}", path.display()), "is headroomd running?"),
+                _ => (
+                    format!("cannot connect to {}: {e}", path.display()),
+                    "is headroomd running?",
+                ),
             };
             Failure {
                 code: 2,
@@ -113,7 +118,9 @@ impl Client {
 
     /// Sends raw bytes.
     pub fn send_raw(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
-        self.stream.write_all(bytes).context("cannot send to headroomd")
+        self.stream
+            .write_all(bytes)
+            .context("cannot send to headroomd")
     }
 
     /// Sends a request; returns its id.
@@ -147,7 +154,9 @@ impl Client {
                     proto::Feed::Frame(f) if f.iter().all(u8::is_ascii_whitespace) => None,
                     proto::Feed::Frame(f) => Some(decode(f)?),
                     proto::Feed::NeedMore => None,
-                    proto::Feed::Error(e) => return Err(anyhow!("the daemon sent a bad frame: {e}")),
+                    proto::Feed::Error(e) => {
+                        return Err(anyhow!("the daemon sent a bad frame: {e}"))
+                    }
                 };
                 self.pending.drain(..used.min(self.pending.len()));
                 if let Some(m) = msg {
@@ -164,7 +173,12 @@ impl Client {
                 Ok(0) => return Ok(None),
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
                     return Err(anyhow!("headroomd did not answer within 10 s"))
                 }
                 Err(e) => return Err(anyhow!(e).context("reading from headroomd")),
@@ -178,7 +192,7 @@ impl Client {
         loop {
             match self.next()? {
                 None => return Err(anyhow!("headroomd closed the connection before answering")),
-                Some(Message::Response { id: got, outcome }) if got == Value::from(id) || got.is_null() => {
+                Some(Message::Response { id: got, outcome }) if got == id || got.is_null() => {
                     return Ok(outcome);
                 }
                 Some(m @ Message::Event { .. }) => self.events.push(m),
@@ -215,16 +229,24 @@ fn decode(frame: &[u8]) -> anyhow::Result<Message> {
             topic: e.topic.chars().collect(),
             data: wire_to_json(e.data),
         }),
-        Err(e) => Err(anyhow!("the daemon sent a message this client cannot read: {e}")),
+        Err(e) => Err(anyhow!(
+            "the daemon sent a message this client cannot read: {e}"
+        )),
     }
 }
 
 fn hint_for(code: &str, op: &str) -> Option<String> {
     Some(match code {
         "not_found" if op.starts_with("setting") => "`headroom settings` lists every key".into(),
-        "not_found" if op.starts_with("profile") => "`headroom profile list` shows the profiles".into(),
-        "not_found" if op == "route.stream" => "`headroom route list` shows live streams and their ids".into(),
-        "bad_argument" if op.starts_with("setting") => "`headroom settings` shows each key's type and range".into(),
+        "not_found" if op.starts_with("profile") => {
+            "`headroom profile list` shows the profiles".into()
+        }
+        "not_found" if op == "route.stream" => {
+            "`headroom route list` shows live streams and their ids".into()
+        }
+        "bad_argument" if op.starts_with("setting") => {
+            "`headroom settings` shows each key's type and range".into()
+        }
         "busy" => "try again in a moment".into(),
         "denied" => "set HEADROOM_CAPS_TOKEN to the daemon's token".into(),
         _ => return None,

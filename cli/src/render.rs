@@ -9,7 +9,11 @@ use unicode_width::UnicodeWidthStr;
 /// program quietly with status 0, like any well-behaved filter.
 pub fn emit(args: std::fmt::Arguments<'_>) {
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_fmt(args).and_then(|_| out.write_all(b"\n")).and_then(|_| out.flush()) {
+    if let Err(e) = out
+        .write_fmt(args)
+        .and_then(|_| out.write_all(b"\n"))
+        .and_then(|_| out.flush())
+    {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
@@ -60,7 +64,11 @@ pub fn scalar(v: &Value) -> String {
             Some(x) if n.is_f64() => {
                 let s = format!("{x:.2}");
                 let s = s.trim_end_matches('0').trim_end_matches('.');
-                if s == "-0" { "0".into() } else { s.to_string() }
+                if s == "-0" {
+                    "0".into()
+                } else {
+                    s.to_string()
+                }
             }
             _ => n.to_string(),
         },

@@ -51,8 +51,13 @@ impl Audio {
 /// Unreadable file, not a WAV, or an unsupported sample format.
 pub fn read(path: &Path) -> Result<Audio> {
     let reader = hound::WavReader::open(path).map_err(|e| match e {
-        hound::Error::IoError(io) => anyhow::Error::new(io).context(format!("cannot open {}", path.display())),
-        other => anyhow::anyhow!("{} is not a WAV file this tool reads: {other}", path.display()),
+        hound::Error::IoError(io) => {
+            anyhow::Error::new(io).context(format!("cannot open {}", path.display()))
+        }
+        other => anyhow::anyhow!(
+            "{} is not a WAV file this tool reads: {other}",
+            path.display()
+        ),
     })?;
     let spec = reader.spec();
     if spec.channels == 0 {
@@ -85,11 +90,15 @@ pub fn read(path: &Path) -> Result<Audio> {
 /// # Errors
 /// The directory is not writable, or the disk is full.
 pub fn write(path: &Path, spec: hound::WavSpec, samples: &[f32]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path.file_name().context("output path has no file name")?;
     let tmp = dir.join(format!(".{}.headroom-tmp", name.to_string_lossy()));
     let result = (|| -> Result<()> {
-        let mut w = hound::WavWriter::create(&tmp, spec).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let mut w = hound::WavWriter::create(&tmp, spec)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
         match spec.sample_format {
             hound::SampleFormat::Float => {
                 for &s in samples {
@@ -110,7 +119,8 @@ pub fn write(path: &Path, spec: hound::WavSpec, samples: &[f32]) -> Result<()> {
         }
         w.finalize()?;
         std::fs::File::open(&tmp)?.sync_all()?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot move the result to {}", path.display()))?;
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot move the result to {}", path.display()))?;
         Ok(())
     })();
     if result.is_err() {

@@ -35,10 +35,18 @@ impl Env {
 
     fn start_daemon(&mut self) {
         let bin = Path::new(env!("CARGO_BIN_EXE_headroom")).with_file_name("headroomd");
-        assert!(bin.exists(), "{} not built (run cargo test --workspace)", bin.display());
+        assert!(
+            bin.exists(),
+            "{} not built (run cargo test --workspace)",
+            bin.display()
+        );
         let mut cmd = Command::new(bin);
         self.envs(&mut cmd);
-        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         self.daemon = Some(child);
         let sock = self.root.join("run/headroom/control.sock");
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -56,7 +64,12 @@ impl Env {
 
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "{args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -64,7 +77,8 @@ impl Env {
         let mut a = args.to_vec();
         a.push("--json");
         let text = self.ok(&a);
-        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {text}"))
+        serde_json::from_str(text.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {text}"))
     }
 }
 
@@ -84,7 +98,10 @@ fn daemon_not_running_is_explained_with_exit_2() {
     let out = env.run(&["status"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("headroom: headroomd is not running"), "{err}");
+    assert!(
+        err.starts_with("headroom: headroomd is not running"),
+        "{err}"
+    );
     assert!(err.contains("hint:"), "{err}");
 }
 
@@ -100,25 +117,63 @@ fn every_command_human_and_json() {
     let list = env.json(&["profile", "list"]);
     assert_eq!(list["active"], "default");
     assert!(env.ok(&["profile", "list"]).contains("transparent"));
-    assert_eq!(env.json(&["profile", "show", "night"])["settings"]["limiter.ceiling_dbtp"], -6.0);
+    assert_eq!(
+        env.json(&["profile", "show", "night"])["settings"]["limiter.ceiling_dbtp"],
+        -6.0
+    );
     assert!(env.ok(&["profile", "show"]).contains("profile default"));
     assert_eq!(env.json(&["profile", "use", "speech"])["active"], "speech");
-    assert!(env.ok(&["profile", "use", "default"]).contains("active profile: default"));
-    assert!(env.json(&["profile", "reload"])["profiles"].as_array().unwrap().len() >= 6);
+    assert!(env
+        .ok(&["profile", "use", "default"])
+        .contains("active profile: default"));
+    assert!(
+        env.json(&["profile", "reload"])["profiles"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 6
+    );
 
     // Negative numbers work without `--`.
-    assert_eq!(env.json(&["set", "limiter.ceiling_dbtp", "-2"])["value"], -2.0);
-    assert!(env.ok(&["set", "limiter.ceiling_dbtp", "-1.5"]).contains("-1.5 (override)"));
-    assert_eq!(env.json(&["get", "limiter.ceiling_dbtp"])["source"], "override");
-    assert_eq!(env.json(&["set", "compressor.detector", "peak"])["value"], "peak");
+    assert_eq!(
+        env.json(&["set", "limiter.ceiling_dbtp", "-2"])["value"],
+        -2.0
+    );
+    assert!(env
+        .ok(&["set", "limiter.ceiling_dbtp", "-1.5"])
+        .contains("-1.5 (override)"));
+    assert_eq!(
+        env.json(&["get", "limiter.ceiling_dbtp"])["source"],
+        "override"
+    );
+    assert_eq!(
+        env.json(&["set", "compressor.detector", "peak"])["value"],
+        "peak"
+    );
     assert_eq!(env.json(&["set", "agc.enabled", "off"])["value"], false);
     let settings = env.json(&["settings"]);
     let items = settings["settings"].as_array().unwrap();
-    let ceiling = items.iter().find(|s| s["key"] == "limiter.ceiling_dbtp").unwrap();
-    assert_eq!((ceiling["min"].as_f64(), ceiling["max"].as_f64(), ceiling["default"].as_f64()), (Some(-20.0), Some(0.0), Some(-1.0)));
+    let ceiling = items
+        .iter()
+        .find(|s| s["key"] == "limiter.ceiling_dbtp")
+        .unwrap();
+    assert_eq!(
+        (
+            ceiling["min"].as_f64(),
+            ceiling["max"].as_f64(),
+            ceiling["default"].as_f64()
+        ),
+        (Some(-20.0), Some(0.0), Some(-1.0))
+    );
     let human = env.ok(&["settings"]);
-    assert!(human.contains("KEY") && human.contains("RANGE") && human.contains("override"), "{human}");
-    assert_eq!(env.json(&["clear", "limiter.ceiling_dbtp"])["source"], "profile");
+    assert!(
+        human.contains("KEY") && human.contains("RANGE") && human.contains("override"),
+        "{human}"
+    );
+    assert_eq!(
+        env.json(&["clear", "limiter.ceiling_dbtp"])["source"],
+        "profile"
+    );
     assert_eq!(env.json(&["reset"])["cleared"], 2);
 
     assert_eq!(env.json(&["bypass", "on"])["bypass"], true);
@@ -126,15 +181,24 @@ fn every_command_human_and_json() {
     assert!(env.ok(&["bypass", "off"]).contains("unchanged"));
 
     // Multibyte app names survive the table.
-    assert_eq!(env.json(&["route", "set", "Fïrefox 🦊", "bypass"])["mode"], "bypass");
+    assert_eq!(
+        env.json(&["route", "set", "Fïrefox 🦊", "bypass"])["mode"],
+        "bypass"
+    );
     let table = env.ok(&["route", "list"]);
     assert!(table.contains("Fïrefox 🦊"), "{table}");
-    assert_eq!(env.json(&["route", "list"])["rules"][0]["app"], "Fïrefox 🦊");
+    assert_eq!(
+        env.json(&["route", "list"])["rules"][0]["app"],
+        "Fïrefox 🦊"
+    );
     env.ok(&["route", "unset", "Fïrefox 🦊"]);
 
     let raw = env.ok(&["raw", r#"{"id":"x","op":"ping"}"#]);
     let v: Value = serde_json::from_str(raw.trim()).unwrap();
-    assert_eq!((v["id"].as_str(), v["ok"].as_bool()), (Some("x"), Some(true)));
+    assert_eq!(
+        (v["id"].as_str(), v["ok"].as_bool()),
+        (Some("x"), Some(true))
+    );
 
     assert!(env.ok(&["completions", "bash"]).contains("headroom"));
 }
@@ -146,7 +210,10 @@ fn refusals_exit_1_with_the_code_and_usage_errors_exit_2() {
     let out = env.run(&["set", "limiter.ceiling_dbtp", "3"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad_argument") && err.contains("-20 to 0"), "{err}");
+    assert!(
+        err.contains("bad_argument") && err.contains("-20 to 0"),
+        "{err}"
+    );
     let out = env.run(&["profile", "use", "nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not_found"));
@@ -168,7 +235,11 @@ fn monitor_prints_events_as_ndjson() {
     env.start_daemon();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_headroom"));
     env.envs(&mut cmd);
-    let mut child = cmd.args(["monitor", "profile", "--json"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .args(["monitor", "profile", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     env.ok(&["set", "agc.target_lufs", "-20"]);
     std::thread::sleep(Duration::from_millis(300));

@@ -106,7 +106,11 @@ impl fmt::Display for ProfileError {
 impl std::error::Error for ProfileError {}
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Parses profile `name` from `text`.
@@ -144,7 +148,11 @@ pub fn parse(name: &str, text: &str, origin: Origin) -> Result<Profile, ProfileE
         out: &mut Vec<(String, &'a toml_edit::Item, Option<std::ops::Range<usize>>)>,
     ) {
         for (k, item) in table.iter() {
-            let key = if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
+            let key = if prefix.is_empty() {
+                k.to_string()
+            } else {
+                format!("{prefix}.{k}")
+            };
             let span = table.key(k).and_then(|k| k.span()).or_else(|| item.span());
             match item.as_table_like() {
                 Some(t) if !(prefix.is_empty() && k == "route") => walk(&key, t, out),
@@ -160,11 +168,23 @@ pub fn parse(name: &str, text: &str, origin: Origin) -> Result<Profile, ProfileE
             default_route = item
                 .as_str()
                 .and_then(state::RouteMode::parse)
-                .ok_or_else(|| err(line, Some(key.clone()), "expected \"processed\" or \"bypass\"".into()))?;
+                .ok_or_else(|| {
+                    err(
+                        line,
+                        Some(key.clone()),
+                        "expected \"processed\" or \"bypass\"".into(),
+                    )
+                })?;
             continue;
         }
         if key == "route" {
-            routes = parse_routes(item).map_err(|(offset, m)| err(offset.map(|o| line_of(text, o)).or(line), Some("route".into()), m))?;
+            routes = parse_routes(item).map_err(|(offset, m)| {
+                err(
+                    offset.map(|o| line_of(text, o)).or(line),
+                    Some("route".into()),
+                    m,
+                )
+            })?;
             continue;
         }
         if key == "description" {
@@ -185,12 +205,19 @@ pub fn parse(name: &str, text: &str, origin: Origin) -> Result<Profile, ProfileE
             Some(toml_edit::Value::Boolean(b)) => Value::Bool(*b.value()),
             Some(toml_edit::Value::Float(f)) => Value::Number(*f.value()),
             Some(toml_edit::Value::Integer(i)) => Value::Number(*i.value() as f64),
-            Some(toml_edit::Value::String(s)) => {
-                settings::choice_value(&setting, s.value()).map_err(|e| err(line, Some(key.clone()), setting.explain(e)))?
+            Some(toml_edit::Value::String(s)) => settings::choice_value(&setting, s.value())
+                .map_err(|e| err(line, Some(key.clone()), setting.explain(e)))?,
+            _ => {
+                return Err(err(
+                    line,
+                    Some(key),
+                    setting.explain(dsp_core::error::ParamError::WrongType),
+                ))
             }
-            _ => return Err(err(line, Some(key), setting.explain(dsp_core::error::ParamError::WrongType))),
         };
-        setting.apply(&mut params, value).map_err(|e| err(line, Some(key.clone()), setting.explain(e)))?;
+        setting
+            .apply(&mut params, value)
+            .map_err(|e| err(line, Some(key.clone()), setting.explain(e)))?;
         keys.push(key);
     }
 
@@ -207,9 +234,14 @@ pub fn parse(name: &str, text: &str, origin: Origin) -> Result<Profile, ProfileE
 
 /// Parses `[[route]]` tables: each needs `mode` and at least one of
 /// `binary`, `app`, `role`, `node`.
-fn parse_routes(item: &toml_edit::Item) -> Result<Vec<routing::RouteRule>, (Option<usize>, String)> {
+fn parse_routes(
+    item: &toml_edit::Item,
+) -> Result<Vec<routing::RouteRule>, (Option<usize>, String)> {
     let Some(array) = item.as_array_of_tables() else {
-        return Err((item.span().map(|s| s.start), "expected [[route]] tables".into()));
+        return Err((
+            item.span().map(|s| s.start),
+            "expected [[route]] tables".into(),
+        ));
     };
     let mut rules = Vec::new();
     for table in array.iter() {
@@ -224,19 +256,36 @@ fn parse_routes(item: &toml_edit::Item) -> Result<Vec<routing::RouteRule>, (Opti
         let mut mode = None;
         for (k, v) in table.iter() {
             let at = table.key(k).and_then(|k| k.span()).map(|s| s.start).or(at);
-            let text = v.as_str().ok_or((at, format!("`{k}` must be a string")))?.to_string();
+            let text = v
+                .as_str()
+                .ok_or((at, format!("`{k}` must be a string")))?
+                .to_string();
             match k {
                 "binary" => rule.binary = Some(text),
                 "app" => rule.app = Some(text),
                 "role" => rule.role = Some(text),
                 "node" => rule.node = Some(text),
-                "mode" => mode = Some(state::RouteMode::parse(&text).ok_or((at, "mode must be \"processed\" or \"bypass\"".to_string()))?),
-                other => return Err((at, format!("unknown route field `{other}` (binary, app, role, node, mode)"))),
+                "mode" => {
+                    mode = Some(
+                        state::RouteMode::parse(&text)
+                            .ok_or((at, "mode must be \"processed\" or \"bypass\"".to_string()))?,
+                    )
+                }
+                other => {
+                    return Err((
+                        at,
+                        format!("unknown route field `{other}` (binary, app, role, node, mode)"),
+                    ))
+                }
             }
         }
         rule.mode = mode.ok_or((at, "a route needs `mode`".to_string()))?;
-        if rule.binary.is_none() && rule.app.is_none() && rule.role.is_none() && rule.node.is_none() {
-            return Err((at, "a route needs at least one of binary, app, role, node".into()));
+        if rule.binary.is_none() && rule.app.is_none() && rule.role.is_none() && rule.node.is_none()
+        {
+            return Err((
+                at,
+                "a route needs at least one of binary, app, role, node".into(),
+            ));
         }
         rules.push(rule);
     }
@@ -245,10 +294,9 @@ fn parse_routes(item: &toml_edit::Item) -> Result<Vec<routing::RouteRule>, (Opti
 
 /// The built-in profile `name`, parsed.
 pub fn builtin(name: &str) -> Option<Profile> {
-    BUILTIN
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(n, text)| parse(n, text, Origin::Builtin).expect("built-in profiles are valid (tested)"))
+    BUILTIN.iter().find(|(n, _)| *n == name).map(|(n, text)| {
+        parse(n, text, Origin::Builtin).expect("built-in profiles are valid (tested)")
+    })
 }
 
 /// Whether `name` is usable as a profile name (a file stem): letters,
@@ -257,7 +305,9 @@ pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('.')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Loads profile `name`: the user's file in `dir` if there is one, else the
@@ -303,20 +353,32 @@ mod tests {
             let p = parse(name, text, Origin::Builtin).unwrap();
             assert!(!p.description.is_empty(), "{name}");
         }
-        assert_eq!(builtin("night").unwrap().params.dsp.limiter.ceiling_dbtp, -6.0);
+        assert_eq!(
+            builtin("night").unwrap().params.dsp.limiter.ceiling_dbtp,
+            -6.0
+        );
         assert!(!builtin("transparent").unwrap().params.dsp.agc.enabled);
         assert_eq!(builtin("default").unwrap().params, AllParams::default());
     }
 
     #[test]
     fn errors_name_line_and_key() {
-        let e = parse("x", "[agc]\ntarget_lufs = -18\n\n[limiter]\nceiling_dbtp = nan\n", Origin::Builtin).unwrap_err();
+        let e = parse(
+            "x",
+            "[agc]\ntarget_lufs = -18\n\n[limiter]\nceiling_dbtp = nan\n",
+            Origin::Builtin,
+        )
+        .unwrap_err();
         assert_eq!(e.line, Some(5));
         assert_eq!(e.key.as_deref(), Some("limiter.ceiling_dbtp"));
         assert!(e.message.contains("NaN"), "{e}");
 
         let e = parse("x", "[limiter]\nceiling_dbtp = 3.0\n", Origin::Builtin).unwrap_err();
-        assert_eq!((e.line, e.message.contains("out of range")), (Some(2), true), "{e}");
+        assert_eq!(
+            (e.line, e.message.contains("out of range")),
+            (Some(2), true),
+            "{e}"
+        );
 
         let e = parse("x", "[limiter]\nceiling = -1\n", Origin::Builtin).unwrap_err();
         assert!(e.message.contains("unknown key"), "{e}");
@@ -334,8 +396,18 @@ mod tests {
 
     #[test]
     fn dotted_and_table_forms_agree() {
-        let a = parse("a", "limiter.ceiling_dbtp = -3\ncompressor.detector = \"peak\"\n", Origin::Builtin).unwrap();
-        let b = parse("b", "[limiter]\nceiling_dbtp = -3.0\n[compressor]\ndetector = \"peak\"\n", Origin::Builtin).unwrap();
+        let a = parse(
+            "a",
+            "limiter.ceiling_dbtp = -3\ncompressor.detector = \"peak\"\n",
+            Origin::Builtin,
+        )
+        .unwrap();
+        let b = parse(
+            "b",
+            "[limiter]\nceiling_dbtp = -3.0\n[compressor]\ndetector = \"peak\"\n",
+            Origin::Builtin,
+        )
+        .unwrap();
         assert_eq!(a.params, b.params);
         assert_eq!(a.keys, vec!["limiter.ceiling_dbtp", "compressor.detector"]);
     }
@@ -355,7 +427,12 @@ mod tests {
         assert!(e.message.contains("needs `mode`"), "{e}");
         let e = parse("r", "[[route]]\nmode = \"bypass\"\n", Origin::Builtin).unwrap_err();
         assert!(e.message.contains("at least one"), "{e}");
-        let e = parse("r", "[[route]]\nbinary = \"x\"\nmode = \"loud\"\n", Origin::Builtin).unwrap_err();
+        let e = parse(
+            "r",
+            "[[route]]\nbinary = \"x\"\nmode = \"loud\"\n",
+            Origin::Builtin,
+        )
+        .unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
     }
 

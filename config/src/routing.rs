@@ -158,13 +158,25 @@ mod tests {
                 mode: RouteMode::Processed,
             },
         ];
-        assert_eq!(decide(&s, &BTreeMap::new(), &rules, RouteMode::Processed), (RouteMode::Bypass, Reason::ProfileRule(0)));
+        assert_eq!(
+            decide(&s, &BTreeMap::new(), &rules, RouteMode::Processed),
+            (RouteMode::Bypass, Reason::ProfileRule(0))
+        );
         let mut o = BTreeMap::new();
         o.insert("SPOTIFY".to_string(), RouteMode::Processed);
-        assert_eq!(decide(&s, &o, &rules, RouteMode::Bypass).0, RouteMode::Processed);
+        assert_eq!(
+            decide(&s, &o, &rules, RouteMode::Bypass).0,
+            RouteMode::Processed
+        );
         let other = StreamProps::default();
-        assert_eq!(decide(&other, &BTreeMap::new(), &rules, RouteMode::Bypass), (RouteMode::Bypass, Reason::Default));
+        assert_eq!(
+            decide(&other, &BTreeMap::new(), &rules, RouteMode::Bypass),
+            (RouteMode::Bypass, Reason::Default)
+        );
         // A rule field on a missing property does not match.
-        assert_eq!(decide(&other, &BTreeMap::new(), &rules[1..], RouteMode::Bypass).1, Reason::Default);
+        assert_eq!(
+            decide(&other, &BTreeMap::new(), &rules[1..], RouteMode::Bypass).1,
+            Reason::Default
+        );
     }
 }

@@ -57,7 +57,10 @@ pub struct HostSetting {
 pub static HOST_SETTINGS: &[HostSetting] = &[
     HostSetting {
         key: "meters.publish_hz",
-        kind: Kind::Number { min: 1.0, max: 60.0 },
+        kind: Kind::Number {
+            min: 1.0,
+            max: 60.0,
+        },
         unit: "Hz",
         default: Value::Number(20.0),
         description: "Rate of levels events on the meters topic",
@@ -169,7 +172,9 @@ impl Key {
     pub fn describe_range(&self) -> String {
         match self.kind() {
             Kind::Bool => "true or false".into(),
-            Kind::Number { min, max } => format!("a number from {min} to {max} {}", self.unit()).trim_end().into(),
+            Kind::Number { min, max } => format!("a number from {min} to {max} {}", self.unit())
+                .trim_end()
+                .into(),
             Kind::Choice(names) => format!("one of {}", names.join(", ")),
         }
     }
@@ -177,7 +182,9 @@ impl Key {
     pub fn explain(&self, err: ParamError) -> String {
         let expected = self.describe_range();
         match err {
-            ParamError::NotFinite => format!("NaN and infinity are not allowed; expected {expected}"),
+            ParamError::NotFinite => {
+                format!("NaN and infinity are not allowed; expected {expected}")
+            }
             ParamError::OutOfRange => format!("out of range; expected {expected}"),
             ParamError::WrongType => format!("wrong type; expected {expected}"),
             ParamError::UnknownKey => "unknown setting".into(),
@@ -193,7 +200,9 @@ fn validate_kind(kind: Kind, value: Value<'_>) -> Result<(), ParamError> {
             let _ = (min, max);
             Err(ParamError::NotFinite)
         }
-        (Kind::Number { min, max }, Value::Number(x)) if x < min || x > max => Err(ParamError::OutOfRange),
+        (Kind::Number { min, max }, Value::Number(x)) if x < min || x > max => {
+            Err(ParamError::OutOfRange)
+        }
         (Kind::Number { .. }, Value::Number(_)) => Ok(()),
         (Kind::Choice(names), Value::Choice(s)) if names.contains(&s) => Ok(()),
         (Kind::Choice(_), Value::Choice(_)) => Err(ParamError::OutOfRange),
@@ -203,7 +212,10 @@ fn validate_kind(kind: Kind, value: Value<'_>) -> Result<(), ParamError> {
 
 /// Every setting, DSP first, in display order.
 pub fn keys() -> impl Iterator<Item = Key> {
-    params::SETTINGS.iter().map(Key::Dsp).chain(HOST_SETTINGS.iter().map(Key::Host))
+    params::SETTINGS
+        .iter()
+        .map(Key::Dsp)
+        .chain(HOST_SETTINGS.iter().map(Key::Host))
 }
 
 /// Finds a setting by dotted key.
@@ -215,7 +227,11 @@ pub fn find(key: &str) -> Option<Key> {
 /// only accepted for choice settings (whose names are `'static`).
 pub fn choice_value(key: &Key, s: &str) -> Result<Value<'static>, ParamError> {
     match key.kind() {
-        Kind::Choice(names) => names.iter().find(|n| **n == s).map(|n| Value::Choice(n)).ok_or(ParamError::OutOfRange),
+        Kind::Choice(names) => names
+            .iter()
+            .find(|n| **n == s)
+            .map(|n| Value::Choice(n))
+            .ok_or(ParamError::OutOfRange),
         _ => Err(ParamError::WrongType),
     }
 }
@@ -229,7 +245,11 @@ mod tests {
         let all = AllParams::default();
         let keys: Vec<Key> = keys().collect();
         for (i, k) in keys.iter().enumerate() {
-            assert!(keys[i + 1..].iter().all(|o| o.key() != k.key()), "{}", k.key());
+            assert!(
+                keys[i + 1..].iter().all(|o| o.key() != k.key()),
+                "{}",
+                k.key()
+            );
             assert_eq!(k.validate(k.default_value()), Ok(()));
             assert_eq!(k.get(&all), k.default_value(), "{}", k.key());
         }
@@ -239,9 +259,18 @@ mod tests {
     fn host_settings_validate() {
         let mut all = AllParams::default();
         let k = find("meters.publish_hz").unwrap();
-        assert_eq!(k.apply(&mut all, Value::Number(61.0)), Err(ParamError::OutOfRange));
-        assert_eq!(k.apply(&mut all, Value::Number(f64::INFINITY)), Err(ParamError::NotFinite));
-        assert_eq!(k.apply(&mut all, Value::Bool(true)), Err(ParamError::WrongType));
+        assert_eq!(
+            k.apply(&mut all, Value::Number(61.0)),
+            Err(ParamError::OutOfRange)
+        );
+        assert_eq!(
+            k.apply(&mut all, Value::Number(f64::INFINITY)),
+            Err(ParamError::NotFinite)
+        );
+        assert_eq!(
+            k.apply(&mut all, Value::Bool(true)),
+            Err(ParamError::WrongType)
+        );
         assert_eq!(k.apply(&mut all, Value::Number(60.0)), Ok(()));
         assert_eq!(all.host.meters_publish_hz, 60.0);
     }

@@ -123,7 +123,8 @@ pub enum Loaded {
 const FILE_VERSION: i64 = 1;
 
 fn parse(text: &str) -> Result<State, String> {
-    let doc: toml_edit::Document<&str> = toml_edit::Document::parse(text).map_err(|e| e.to_string())?;
+    let doc: toml_edit::Document<&str> =
+        toml_edit::Document::parse(text).map_err(|e| e.to_string())?;
     let mut state = State::default();
     for (key, item) in doc.as_table().iter() {
         match key {
@@ -142,25 +143,41 @@ fn parse(text: &str) -> Result<State, String> {
             "overrides" => {
                 let table = item.as_table_like().ok_or("overrides must be a table")?;
                 for (k, v) in table.iter() {
-                    let setting = settings::find(k).ok_or_else(|| format!("unknown setting {k:?}"))?;
+                    let setting =
+                        settings::find(k).ok_or_else(|| format!("unknown setting {k:?}"))?;
                     let value = match (setting.kind(), v.as_value()) {
                         (Kind::Bool, Some(toml_edit::Value::Boolean(b))) => Value::Bool(*b.value()),
-                        (Kind::Number { .. }, Some(toml_edit::Value::Float(f))) => Value::Number(*f.value()),
-                        (Kind::Number { .. }, Some(toml_edit::Value::Integer(i))) => Value::Number(*i.value() as f64),
+                        (Kind::Number { .. }, Some(toml_edit::Value::Float(f))) => {
+                            Value::Number(*f.value())
+                        }
+                        (Kind::Number { .. }, Some(toml_edit::Value::Integer(i))) => {
+                            Value::Number(*i.value() as f64)
+                        }
                         (Kind::Choice(names), Some(toml_edit::Value::String(s))) => {
                             let s = s.value();
-                            Value::Choice(names.iter().find(|n| **n == s.as_str()).ok_or_else(|| format!("{k}: bad choice {s:?}"))?)
+                            Value::Choice(
+                                names
+                                    .iter()
+                                    .find(|n| **n == s.as_str())
+                                    .ok_or_else(|| format!("{k}: bad choice {s:?}"))?,
+                            )
                         }
                         _ => return Err(format!("{k}: wrong type")),
                     };
-                    setting.validate(value).map_err(|e| format!("{k}: {}", setting.explain(e)))?;
-                    state.overrides.insert(k.to_string(), OwnedValue::from_value(value));
+                    setting
+                        .validate(value)
+                        .map_err(|e| format!("{k}: {}", setting.explain(e)))?;
+                    state
+                        .overrides
+                        .insert(k.to_string(), OwnedValue::from_value(value));
                 }
             }
             "routes" => {
                 let table = item.as_table_like().ok_or("routes must be a table")?;
                 for (app, v) in table.iter() {
-                    let mode = v.as_str().and_then(RouteMode::parse).ok_or_else(|| format!("route {app:?}: expected \"processed\" or \"bypass\""))?;
+                    let mode = v.as_str().and_then(RouteMode::parse).ok_or_else(|| {
+                        format!("route {app:?}: expected \"processed\" or \"bypass\"")
+                    })?;
                     state.routes.insert(app.to_string(), mode);
                 }
             }
@@ -207,7 +224,9 @@ pub fn load(path: &Path) -> Loaded {
             Ok(t) => t,
             Err(_) => return corrupt(path, "not UTF-8 text".into()),
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Loaded::Fresh(State::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Loaded::Fresh(State::default())
+        }
         Err(e) => {
             // Unreadable (permissions, I/O): leave it where it is.
             return Loaded::Corrupt {
@@ -267,7 +286,10 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 #[cfg(test)]
@@ -275,7 +297,8 @@ mod tests {
     use super::*;
 
     fn tmpdir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("headroom-state-test-{name}-{}", std::process::id()));
+        let d =
+            std::env::temp_dir().join(format!("headroom-state-test-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(&d).unwrap();
         d
@@ -290,9 +313,14 @@ mod tests {
             bypass: true,
             ..State::default()
         };
-        s.overrides.insert("limiter.ceiling_dbtp".into(), OwnedValue::Number(-2.5));
-        s.overrides.insert("compressor.detector".into(), OwnedValue::Choice("peak".into()));
-        s.overrides.insert("agc.enabled".into(), OwnedValue::Bool(false));
+        s.overrides
+            .insert("limiter.ceiling_dbtp".into(), OwnedValue::Number(-2.5));
+        s.overrides.insert(
+            "compressor.detector".into(),
+            OwnedValue::Choice("peak".into()),
+        );
+        s.overrides
+            .insert("agc.enabled".into(), OwnedValue::Bool(false));
         s.routes.insert("Firefox Nightly".into(), RouteMode::Bypass);
         save(&path, &s).unwrap();
         match load(&path) {
@@ -313,10 +341,18 @@ mod tests {
     fn corrupt_is_moved_aside_not_overwritten() {
         let dir = tmpdir("corrupt");
         let path = file_in(&dir);
-        for bad in ["this is not toml [", "[overrides]\n\"limiter.ceiling_dbtp\" = nan\n", "version = 99\n"] {
+        for bad in [
+            "this is not toml [",
+            "[overrides]\n\"limiter.ceiling_dbtp\" = nan\n",
+            "version = 99\n",
+        ] {
             fs::write(&path, bad).unwrap();
             match load(&path) {
-                Loaded::Corrupt { moved_to: Some(aside), reason, .. } => {
+                Loaded::Corrupt {
+                    moved_to: Some(aside),
+                    reason,
+                    ..
+                } => {
                     assert_eq!(fs::read_to_string(&aside).unwrap(), bad, "{reason}");
                     assert!(!path.exists());
                     fs::remove_file(aside).unwrap();

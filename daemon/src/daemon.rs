@@ -438,8 +438,8 @@ impl Daemon {
 
 fn route_mode(m: proto::RouteMode) -> RouteMode {
     match m {
-        proto::RouteMode::Level => RouteMode::Processed,
-        proto::RouteMode::Direct => RouteMode::Bypass,
+        proto::RouteMode::Processed => RouteMode::Processed,
+        proto::RouteMode::Bypass => RouteMode::Bypass,
     }
 }
 

@@ -28,7 +28,12 @@ pub enum Json {
 impl Json {
     /// An object from `(key, value)` pairs.
     pub fn obj<const N: usize>(members: [(&str, Json); N]) -> Json {
-        Json::Obj(members.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+        Json::Obj(
+            members
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
     }
 
     /// A number, or `null` when not finite (undefined loudness).

@@ -26,8 +26,14 @@ static JOURNAL: AtomicU8 = AtomicU8::new(0);
 
 /// Sets the most verbose level printed and detects journald.
 pub fn init(verbose: bool) {
-    MAX_LEVEL.store(if verbose { Level::Debug } else { Level::Info } as u8, Ordering::Relaxed);
-    JOURNAL.store(std::env::var_os("JOURNAL_STREAM").is_some() as u8, Ordering::Relaxed);
+    MAX_LEVEL.store(
+        if verbose { Level::Debug } else { Level::Info } as u8,
+        Ordering::Relaxed,
+    );
+    JOURNAL.store(
+        std::env::var_os("JOURNAL_STREAM").is_some() as u8,
+        Ordering::Relaxed,
+    );
 }
 
 /// Whether `level` would be printed.

@@ -14,8 +14,8 @@
 
 use crate::json::Json;
 use dsp_core::proto::{
-    self, encode_dropped, encode_error, encode_event, encode_hello, encode_ok, Dropped, ErrorCode, FrameDecoder,
-    Framing, Hello, Id, Topic, MAX_FRAME_BYTES,
+    self, encode_dropped, encode_error, encode_event, encode_hello, encode_ok, Dropped, ErrorCode,
+    FrameDecoder, Framing, Hello, Id, Topic, MAX_FRAME_BYTES,
 };
 use dsp_core::queue::{Delivery, EventQueue};
 use std::io::{ErrorKind, Read, Write};
@@ -65,9 +65,13 @@ impl Drop for Socket {
 /// socket cannot be created.
 pub fn bind(path: &Path) -> anyhow::Result<Socket> {
     use anyhow::{bail, Context};
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if !dir.exists() {
-        headroom_config::state::create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        headroom_config::state::create_private_dir(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     // IPC.md: the directory is 0700. Tighten one we own that is looser.
     if let Ok(meta) = std::fs::metadata(dir) {
@@ -95,15 +99,20 @@ pub fn bind(path: &Path) -> anyhow::Result<Socket> {
         Ok(meta) => {
             use std::os::unix::fs::FileTypeExt;
             if !meta.file_type().is_socket() {
-                bail!("{} exists and is not a socket; refusing to replace it", path.display());
+                bail!(
+                    "{} exists and is not a socket; refusing to replace it",
+                    path.display()
+                );
             }
-            std::fs::remove_file(path).with_context(|| format!("cannot remove stale socket {}", path.display()))?;
+            std::fs::remove_file(path)
+                .with_context(|| format!("cannot remove stale socket {}", path.display()))?;
             crate::info!("replaced stale socket {}", path.display());
         }
         Err(e) if e.kind() == ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("cannot inspect {}", path.display())),
     }
-    let listener = UnixListener::bind(path).with_context(|| format!("cannot bind {}", path.display()))?;
+    let listener =
+        UnixListener::bind(path).with_context(|| format!("cannot bind {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("cannot set permissions on {}", path.display()))?;
     listener.set_nonblocking(true)?;
@@ -211,13 +220,24 @@ impl Conn {
 
     /// Encodes with `f` into a scratch buffer and appends; an encoding
     /// failure becomes an `internal` error response for `id`.
-    pub fn push_with(&mut self, scratch: &mut [u8], id: Option<Id<'_>>, f: impl FnOnce(&mut [u8], Framing) -> Result<usize, proto::EncodeError>) {
+    pub fn push_with(
+        &mut self,
+        scratch: &mut [u8],
+        id: Option<Id<'_>>,
+        f: impl FnOnce(&mut [u8], Framing) -> Result<usize, proto::EncodeError>,
+    ) {
         let framing = self.framing.unwrap_or(Framing::Lines);
         match f(scratch, framing) {
             Ok(n) => self.push_frame(&scratch[..n]),
             Err(e) => {
-                let n = encode_error(scratch, framing, id, e.code(), &format_args!("cannot encode the result: {e}"))
-                    .unwrap_or(0);
+                let n = encode_error(
+                    scratch,
+                    framing,
+                    id,
+                    e.code(),
+                    &format_args!("cannot encode the result: {e}"),
+                )
+                .unwrap_or(0);
                 self.push_frame(&scratch[..n]);
             }
         }
@@ -227,7 +247,9 @@ impl Conn {
     /// marks the connection to close.
     pub fn send_refusal(&mut self, scratch: &mut [u8]) {
         if let Some((code, message)) = self.refusal.take() {
-            self.push_with(scratch, None, |buf, fr| encode_error(buf, fr, None, code, &message));
+            self.push_with(scratch, None, |buf, fr| {
+                encode_error(buf, fr, None, code, &message)
+            });
             self.closing = true;
             self.peer_done = true;
         }
@@ -327,7 +349,10 @@ impl Conn {
             let hz = sub.max_hz.unwrap_or(DEFAULT_METERS_HZ).max(1) as f64;
             // Tolerate timer jitter: 0.9 of the period.
             let period = Duration::from_secs_f64(0.9 / hz);
-            if self.meters_last.is_some_and(|t| now.duration_since(t) < period) {
+            if self
+                .meters_last
+                .is_some_and(|t| now.duration_since(t) < period)
+            {
                 return false;
             }
             self.meters_last = Some(now);
@@ -421,7 +446,11 @@ impl Conn {
         if self.closing && self.unsent() == 0 {
             self.dead = true;
         }
-        if self.peer_done && self.unsent() == 0 && self.queues.iter().all(|q| q.is_empty()) && self.subs.is_empty() {
+        if self.peer_done
+            && self.unsent() == 0
+            && self.queues.iter().all(|q| q.is_empty())
+            && self.subs.is_empty()
+        {
             self.dead = true;
         }
         self.dead
@@ -429,7 +458,8 @@ impl Conn {
 
     /// Whether writes have been stuck for longer than [`WRITE_STALL`].
     pub fn stalled(&self, now: Instant) -> bool {
-        self.stalled_since.is_some_and(|t| now.duration_since(t) > WRITE_STALL)
+        self.stalled_since
+            .is_some_and(|t| now.duration_since(t) > WRITE_STALL)
     }
 
     /// Whether the connection can take more requests (outbox under limit).
@@ -440,7 +470,13 @@ impl Conn {
     /// Queues the `shutdown` event directly (every connection gets it).
     pub fn push_shutdown(&mut self, scratch: &mut [u8]) {
         if let Some(framing) = self.framing {
-            if let Ok(n) = encode_event(scratch, framing, Topic::Daemon, "shutdown", &Json::Obj(Vec::new())) {
+            if let Ok(n) = encode_event(
+                scratch,
+                framing,
+                Topic::Daemon,
+                "shutdown",
+                &Json::Obj(Vec::new()),
+            ) {
                 self.push_frame(&scratch[..n]);
             }
         }
@@ -452,8 +488,16 @@ impl Conn {
     }
 
     /// Appends an error response.
-    pub fn respond_err(&mut self, scratch: &mut [u8], id: Option<Id<'_>>, code: ErrorCode, message: &str) {
-        self.push_with(scratch, id, |buf, fr| encode_error(buf, fr, id, code, message));
+    pub fn respond_err(
+        &mut self,
+        scratch: &mut [u8],
+        id: Option<Id<'_>>,
+        code: ErrorCode,
+        message: &str,
+    ) {
+        self.push_with(scratch, id, |buf, fr| {
+            encode_error(buf, fr, id, code, message)
+        });
     }
 }
 

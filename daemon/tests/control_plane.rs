@@ -31,44 +31,96 @@ fn every_op_answers() {
     assert_eq!(status["state"], "waiting");
 
     let list = c.ok("profile.list", json!(null));
-    let names: Vec<&str> = list["profiles"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    for n in ["default", "speech", "music", "movie", "night", "transparent"] {
+    let names: Vec<&str> = list["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "default",
+        "speech",
+        "music",
+        "movie",
+        "night",
+        "transparent",
+    ] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
     let night = c.ok("profile.show", json!({"name": "night"}));
     assert_eq!(night["settings"]["limiter.ceiling_dbtp"], -6.0);
-    assert_eq!(c.ok("profile.use", json!({"name": "night"}))["changed"], true);
-    assert_eq!(c.ok("profile.use", json!({"name": "night"}))["changed"], false);
-    assert_eq!(c.ok("setting.get", json!({"key": "limiter.ceiling_dbtp"}))["source"], "profile");
+    assert_eq!(
+        c.ok("profile.use", json!({"name": "night"}))["changed"],
+        true
+    );
+    assert_eq!(
+        c.ok("profile.use", json!({"name": "night"}))["changed"],
+        false
+    );
+    assert_eq!(
+        c.ok("setting.get", json!({"key": "limiter.ceiling_dbtp"}))["source"],
+        "profile"
+    );
     c.ok("profile.reload", json!(null));
 
-    let s = c.ok("setting.set", json!({"key": "limiter.ceiling_dbtp", "value": -3}));
-    assert_eq!((s["value"].as_f64(), s["source"].as_str()), (Some(-3.0), Some("override")));
-    c.ok("setting.set", json!({"key": "compressor.detector", "value": "peak"}));
+    let s = c.ok(
+        "setting.set",
+        json!({"key": "limiter.ceiling_dbtp", "value": -3}),
+    );
+    assert_eq!(
+        (s["value"].as_f64(), s["source"].as_str()),
+        (Some(-3.0), Some("override"))
+    );
+    c.ok(
+        "setting.set",
+        json!({"key": "compressor.detector", "value": "peak"}),
+    );
     c.ok("setting.set", json!({"key": "agc.enabled", "value": false}));
     let all = c.ok("setting.list", json!(null));
     assert!(all["settings"].as_array().unwrap().len() >= 20);
     let lim = c.ok("setting.list", json!({"prefix": "limiter."}));
-    assert!(lim["settings"].as_array().unwrap().iter().all(|s| s["key"].as_str().unwrap().starts_with("limiter.")));
+    assert!(lim["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["key"].as_str().unwrap().starts_with("limiter.")));
     let cleared = c.ok("setting.clear", json!({"key": "limiter.ceiling_dbtp"}));
-    assert_eq!((cleared["value"].as_f64(), cleared["source"].as_str()), (Some(-6.0), Some("profile")));
+    assert_eq!(
+        (cleared["value"].as_f64(), cleared["source"].as_str()),
+        (Some(-6.0), Some("profile"))
+    );
     assert_eq!(c.ok("setting.reset", json!(null))["cleared"], 2);
 
     assert_eq!(c.ok("bypass.set", json!({"bypass": true}))["changed"], true);
     assert_eq!(c.ok("status", json!(null))["bypass"], true);
     c.ok("bypass.set", json!({"bypass": false}));
 
-    let r = c.ok("route.set", json!({"app": "Firefox", "mode": "direct"}));
+    let r = c.ok("route.set", json!({"app": "Firefox", "mode": "bypass"}));
     assert_eq!(r["replaced"], false);
-    assert_eq!(c.ok("route.list", json!(null))["rules"][0]["app"], "Firefox");
+    assert_eq!(
+        c.ok("route.list", json!(null))["rules"][0]["app"],
+        "Firefox"
+    );
     c.ok("route.unset", json!({"app": "Firefox"}));
 
-    let subs = c.ok("subscribe", json!({"topics": [{"topic": "meters", "max_hz": 5}, "profile"]}));
-    assert_eq!(subs["topics"], json!([{"topic": "meters", "max_hz": 5}, "profile"]));
-    c.ok("setting.set", json!({"key": "agc.target_lufs", "value": -20}));
+    let subs = c.ok(
+        "subscribe",
+        json!({"topics": [{"topic": "meters", "max_hz": 5}, "profile"]}),
+    );
+    assert_eq!(
+        subs["topics"],
+        json!([{"topic": "meters", "max_hz": 5}, "profile"])
+    );
+    c.ok(
+        "setting.set",
+        json!({"key": "agc.target_lufs", "value": -20}),
+    );
     let ev = c.wait_event("setting_changed");
     assert_eq!(ev["data"]["key"], "agc.target_lufs");
-    assert_eq!(c.ok("unsubscribe", json!({"topics": ["meters"]}))["topics"], json!(["profile"]));
+    assert_eq!(
+        c.ok("unsubscribe", json!({"topics": ["meters"]}))["topics"],
+        json!(["profile"])
+    );
     assert_eq!(c.ok("unsubscribe", json!(null))["topics"], json!([]));
 }
 
@@ -80,19 +132,35 @@ fn every_error_code_is_reachable_and_keeps_the_connection() {
     });
     let mut c = Client::connect(&dirs.socket());
     assert_eq!(c.err("no.such.op", json!(null)), "unknown_op");
-    assert_eq!(c.err("setting.get", json!({"key": "Bad Key"})), "bad_argument");
-    assert_eq!(c.err("setting.get", json!({"key": "limiter.nope"})), "not_found");
+    assert_eq!(
+        c.err("setting.get", json!({"key": "Bad Key"})),
+        "bad_argument"
+    );
+    assert_eq!(
+        c.err("setting.get", json!({"key": "limiter.nope"})),
+        "not_found"
+    );
     assert_eq!(c.err("profile.show", json!({"name": "nope"})), "not_found");
-    c.send_raw(b"{\"id\":97,\"op\":\"route.unset\",\"args\":{\"app\":\"nobody\"},\"caps\":\"secret\"}\n");
+    c.send_raw(
+        b"{\"id\":97,\"op\":\"route.unset\",\"args\":{\"app\":\"nobody\"},\"caps\":\"secret\"}\n",
+    );
     assert_eq!(c.response(97)["error"]["code"], "not_found");
     c.send_raw(b"{\"id\":98,\"op\":\"route.stream\",\"args\":{\"stream\":4242,\"mode\":\"level\"},\"caps\":\"secret\"}\n");
     assert_eq!(c.response(98)["error"]["code"], "not_found");
     // Mutating without the token: denied; with it: fine.
     assert_eq!(c.err("bypass.set", json!({"bypass": true})), "denied");
-    c.send_raw(b"{\"id\":99,\"op\":\"bypass.set\",\"args\":{\"bypass\":true},\"caps\":\"secret\"}\n");
+    c.send_raw(
+        b"{\"id\":99,\"op\":\"bypass.set\",\"args\":{\"bypass\":true},\"caps\":\"secret\"}\n",
+    );
     assert_eq!(c.response(99)["ok"], true);
     // Out of range → bad_argument, and nothing changed.
-    assert_eq!(c.err("setting.set", json!({"key": "limiter.ceiling_dbtp", "value": 3.0})), "denied");
+    assert_eq!(
+        c.err(
+            "setting.set",
+            json!({"key": "limiter.ceiling_dbtp", "value": 3.0})
+        ),
+        "denied"
+    );
     c.send_raw(b"{\"id\":100,\"op\":\"setting.set\",\"args\":{\"key\":\"limiter.ceiling_dbtp\",\"value\":3.0},\"caps\":\"secret\"}\n");
     assert_eq!(c.response(100)["error"]["code"], "bad_argument");
     // Malformed JSON and non-objects: bad_message, connection stays.
@@ -102,7 +170,11 @@ fn every_error_code_is_reachable_and_keeps_the_connection() {
     c.send_raw(b"[\"ping\"]\n");
     assert_eq!(c.read_msg().unwrap()["error"]["code"], "bad_message");
     // Too deep: too_large, stays open.
-    let deep = format!("{{\"id\":8,\"op\":\"ping\",\"args\":{{\"x\":{}{}}}}}\n", "[".repeat(20), "]".repeat(20));
+    let deep = format!(
+        "{{\"id\":8,\"op\":\"ping\",\"args\":{{\"x\":{}{}}}}}\n",
+        "[".repeat(20),
+        "]".repeat(20)
+    );
     c.send_raw(deep.as_bytes());
     assert_eq!(c.read_msg().unwrap()["error"]["code"], "too_large");
     assert_eq!(c.ok("ping", json!(null))["protocol"], 1);
@@ -114,7 +186,11 @@ fn every_error_code_is_reachable_and_keeps_the_connection() {
     c.send_raw(b"{\"id\":101,\"op\":\"setting.set\",\"args\":{\"key\":\"agc.target_lufs\",\"value\":-20},\"caps\":\"secret\"}\n");
     let r = c.response(101);
     assert_eq!(r["error"]["code"], "internal", "{r}");
-    assert_eq!(c.ok("setting.get", json!({"key": "agc.target_lufs"}))["value"], -18.0, "rolled back");
+    assert_eq!(
+        c.ok("setting.get", json!({"key": "agc.target_lufs"}))["value"],
+        -18.0,
+        "rolled back"
+    );
     drop(d);
 
     // Frame-level: bad first byte → bad_frame, then closed.
@@ -191,7 +267,9 @@ fn a_subscriber_that_never_reads_is_bounded_and_told_what_it_lost() {
     let dropped = slow.wait_event("dropped");
     assert_eq!(dropped["data"]["lost_topic"], "profile");
     assert!(dropped["data"]["count"].as_u64().unwrap() > 0);
-    assert!(dropped["data"]["total"].as_u64().unwrap() >= dropped["data"]["count"].as_u64().unwrap());
+    assert!(
+        dropped["data"]["total"].as_u64().unwrap() >= dropped["data"]["count"].as_u64().unwrap()
+    );
     // And it still works.
     assert_eq!(slow.ok("ping", json!(null))["name"], "headroomd");
 }
@@ -239,22 +317,46 @@ fn stale_socket_is_replaced_and_a_live_daemon_is_never_stolen() {
 fn profiles_hot_reload_and_broken_profiles_keep_the_last_good_version() {
     let dirs = Arc::new(TempDir::new("reload"));
     std::fs::create_dir_all(dirs.profiles()).unwrap();
-    std::fs::write(dirs.profiles().join("mine.toml"), "[limiter]\nceiling_dbtp = -4.0\n").unwrap();
+    std::fs::write(
+        dirs.profiles().join("mine.toml"),
+        "[limiter]\nceiling_dbtp = -4.0\n",
+    )
+    .unwrap();
     let _d = Daemon::start(dirs.clone());
     let mut c = Client::connect(&dirs.socket());
     c.ok("subscribe", json!({"topics": ["profile"]}));
     c.ok("profile.use", json!({"name": "mine"}));
-    assert_eq!(c.ok("setting.get", json!({"key": "limiter.ceiling_dbtp"}))["value"], -4.0);
+    assert_eq!(
+        c.ok("setting.get", json!({"key": "limiter.ceiling_dbtp"}))["value"],
+        -4.0
+    );
     // Edit the file: picked up without any request.
-    std::fs::write(dirs.profiles().join("mine.toml"), "[limiter]\nceiling_dbtp = -5.0\n").unwrap();
+    std::fs::write(
+        dirs.profiles().join("mine.toml"),
+        "[limiter]\nceiling_dbtp = -5.0\n",
+    )
+    .unwrap();
     c.wait_event("reloaded");
-    assert_eq!(c.ok("setting.get", json!({"key": "limiter.ceiling_dbtp"}))["value"], -5.0);
+    assert_eq!(
+        c.ok("setting.get", json!({"key": "limiter.ceiling_dbtp"}))["value"],
+        -5.0
+    );
     // Break it with a NaN: rejected as a whole, error names file, line and key; -5 stays.
-    std::fs::write(dirs.profiles().join("mine.toml"), "description = \"x\"\n[limiter]\nceiling_dbtp = nan\n").unwrap();
+    std::fs::write(
+        dirs.profiles().join("mine.toml"),
+        "description = \"x\"\n[limiter]\nceiling_dbtp = nan\n",
+    )
+    .unwrap();
     let ev = c.wait_event("error");
     let msg = ev["data"]["message"].as_str().unwrap();
-    assert!(msg.contains("mine.toml:3") && msg.contains("limiter.ceiling_dbtp"), "{msg}");
-    assert_eq!(c.ok("setting.get", json!({"key": "limiter.ceiling_dbtp"}))["value"], -5.0);
+    assert!(
+        msg.contains("mine.toml:3") && msg.contains("limiter.ceiling_dbtp"),
+        "{msg}"
+    );
+    assert_eq!(
+        c.ok("setting.get", json!({"key": "limiter.ceiling_dbtp"}))["value"],
+        -5.0
+    );
     // profile.reload reports it too.
     let r = c.ok("profile.reload", json!(null));
     assert_eq!(r["errors"].as_array().unwrap().len(), 1, "{r}");
@@ -278,17 +380,29 @@ fn state_persists_across_restart_and_corrupt_state_is_kept_aside() {
         let _d = Daemon::start(dirs.clone());
         let mut c = Client::connect(&dirs.socket());
         c.ok("profile.use", json!({"name": "speech"}));
-        c.ok("setting.set", json!({"key": "limiter.ceiling_dbtp", "value": -2.5}));
+        c.ok(
+            "setting.set",
+            json!({"key": "limiter.ceiling_dbtp", "value": -2.5}),
+        );
         c.ok("bypass.set", json!({"bypass": true}));
-        c.ok("route.set", json!({"app": "spotify", "mode": "direct"}));
+        c.ok("route.set", json!({"app": "spotify", "mode": "bypass"}));
     }
     {
         let _d = Daemon::start(dirs.clone());
         let mut c = Client::connect(&dirs.socket());
         let st = c.ok("status", json!(null));
-        assert_eq!((st["profile"].as_str(), st["bypass"].as_bool()), (Some("speech"), Some(true)));
-        assert_eq!(c.ok("setting.get", json!({"key": "limiter.ceiling_dbtp"}))["value"], -2.5);
-        assert_eq!(c.ok("route.list", json!(null))["rules"][0]["app"], "spotify");
+        assert_eq!(
+            (st["profile"].as_str(), st["bypass"].as_bool()),
+            (Some("speech"), Some(true))
+        );
+        assert_eq!(
+            c.ok("setting.get", json!({"key": "limiter.ceiling_dbtp"}))["value"],
+            -2.5
+        );
+        assert_eq!(
+            c.ok("route.list", json!(null))["rules"][0]["app"],
+            "spotify"
+        );
     }
     // Corrupt it: the daemon starts on defaults and the bad file is kept aside.
     std::fs::write(dirs.state_file(), "garbage = [\n").unwrap();
@@ -298,10 +412,17 @@ fn state_persists_across_restart_and_corrupt_state_is_kept_aside() {
     let aside: Vec<_> = std::fs::read_dir(dirs.state().join("headroom"))
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("state.toml.corrupt-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("state.toml.corrupt-")
+        })
         .collect();
     assert_eq!(aside.len(), 1);
-    assert_eq!(std::fs::read_to_string(aside[0].path()).unwrap(), "garbage = [\n");
+    assert_eq!(
+        std::fs::read_to_string(aside[0].path()).unwrap(),
+        "garbage = [\n"
+    );
     assert!(d.log_text().contains("moved it to"), "{}", d.log_text());
 }
 
@@ -310,7 +431,8 @@ fn tells_systemd_when_ready() {
     let dirs = Arc::new(TempDir::new("notify"));
     let sock_path = dirs.0.join("notify.sock");
     let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let _d = Daemon::start_with(dirs.clone(), |cmd| {
         cmd.env("NOTIFY_SOCKET", &sock_path);
     });

@@ -27,7 +27,9 @@ impl fmt::Display for ConfigError {
             Self::UnsupportedChannelCount(n) => {
                 write!(f, "unsupported channel count {n} (supported: 1 to 8)")
             }
-            Self::LayoutMismatch => f.write_str("channel layout length does not match channel count"),
+            Self::LayoutMismatch => {
+                f.write_str("channel layout length does not match channel count")
+            }
         }
     }
 }

@@ -247,7 +247,9 @@ pub fn find(key: &str) -> Option<&'static Setting> {
 /// # Errors
 /// [`ParamError::UnknownKey`] or as [`Setting::validate`].
 pub fn set(params: &mut Params, key: &str, value: Value<'_>) -> Result<(), ParamError> {
-    find(key).ok_or(ParamError::UnknownKey)?.apply(params, value)
+    find(key)
+        .ok_or(ParamError::UnknownKey)?
+        .apply(params, value)
 }
 
 impl Params {
@@ -313,19 +315,117 @@ macro_rules! switch {
 
 /// Every DSP setting, in display order.
 pub static SETTINGS: &[Setting] = &[
-    switch!("agc.enabled", true, "Follow the programme loudness toward the target", agc.enabled),
-    number!("agc.target_lufs", "LUFS", -40.0, -6.0, -18.0, "Integrated loudness the output aims for", agc.target_lufs),
-    number!("agc.max_boost_db", "dB", 0.0, 30.0, 18.0, "Most the AGC may raise the level", agc.max_boost_db),
-    number!("agc.max_cut_db", "dB", 0.0, 40.0, 24.0, "Most the AGC may lower the level", agc.max_cut_db),
-    number!("agc.gate_lufs", "LUFS", -80.0, -20.0, -50.0, "Below this momentary loudness the AGC holds its gain", agc.gate_lufs),
-    number!("agc.window_s", "s", 1.0, 60.0, 8.0, "Time constant of the loudness the AGC follows", agc.window_s),
-    number!("agc.max_rate_db_per_s", "dB/s", 0.1, 20.0, 3.0, "Fastest the AGC gain may move", agc.max_rate_db_per_s),
-    switch!("compressor.enabled", true, "Even out short-term dynamics", compressor.enabled),
-    number!("compressor.threshold_db", "dBFS", -60.0, 0.0, -24.0, "Level where compression starts (knee centre)", compressor.threshold_db),
-    number!("compressor.ratio", ":1", 1.0, 20.0, 2.5, "Input dB over threshold per output dB", compressor.ratio),
-    number!("compressor.knee_db", "dB", 0.0, 24.0, 8.0, "Width of the soft knee", compressor.knee_db),
-    number!("compressor.attack_ms", "ms", 0.1, 200.0, 10.0, "Time constant of gain reduction onset", compressor.attack_ms),
-    number!("compressor.release_ms", "ms", 5.0, 3000.0, 200.0, "Time constant of gain reduction recovery", compressor.release_ms),
+    switch!(
+        "agc.enabled",
+        true,
+        "Follow the programme loudness toward the target",
+        agc.enabled
+    ),
+    number!(
+        "agc.target_lufs",
+        "LUFS",
+        -40.0,
+        -6.0,
+        -18.0,
+        "Integrated loudness the output aims for",
+        agc.target_lufs
+    ),
+    number!(
+        "agc.max_boost_db",
+        "dB",
+        0.0,
+        30.0,
+        18.0,
+        "Most the AGC may raise the level",
+        agc.max_boost_db
+    ),
+    number!(
+        "agc.max_cut_db",
+        "dB",
+        0.0,
+        40.0,
+        24.0,
+        "Most the AGC may lower the level",
+        agc.max_cut_db
+    ),
+    number!(
+        "agc.gate_lufs",
+        "LUFS",
+        -80.0,
+        -20.0,
+        -50.0,
+        "Below this momentary loudness the AGC holds its gain",
+        agc.gate_lufs
+    ),
+    number!(
+        "agc.window_s",
+        "s",
+        1.0,
+        60.0,
+        8.0,
+        "Time constant of the loudness the AGC follows",
+        agc.window_s
+    ),
+    number!(
+        "agc.max_rate_db_per_s",
+        "dB/s",
+        0.1,
+        20.0,
+        3.0,
+        "Fastest the AGC gain may move",
+        agc.max_rate_db_per_s
+    ),
+    switch!(
+        "compressor.enabled",
+        true,
+        "Even out short-term dynamics",
+        compressor.enabled
+    ),
+    number!(
+        "compressor.threshold_db",
+        "dBFS",
+        -60.0,
+        0.0,
+        -24.0,
+        "Level where compression starts (knee centre)",
+        compressor.threshold_db
+    ),
+    number!(
+        "compressor.ratio",
+        ":1",
+        1.0,
+        20.0,
+        2.5,
+        "Input dB over threshold per output dB",
+        compressor.ratio
+    ),
+    number!(
+        "compressor.knee_db",
+        "dB",
+        0.0,
+        24.0,
+        8.0,
+        "Width of the soft knee",
+        compressor.knee_db
+    ),
+    number!(
+        "compressor.attack_ms",
+        "ms",
+        0.1,
+        200.0,
+        10.0,
+        "Time constant of gain reduction onset",
+        compressor.attack_ms
+    ),
+    number!(
+        "compressor.release_ms",
+        "ms",
+        5.0,
+        3000.0,
+        200.0,
+        "Time constant of gain reduction recovery",
+        compressor.release_ms
+    ),
     Setting {
         key: "compressor.detector",
         kind: Kind::Choice(&["peak", "rms"]),
@@ -343,12 +443,54 @@ pub static SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
-    number!("compressor.makeup_db", "dB", 0.0, 24.0, 0.0, "Gain after compression", compressor.makeup_db),
-    switch!("limiter.enabled", true, "Hold true peaks at the ceiling", limiter.enabled),
-    number!("limiter.ceiling_dbtp", "dBTP", -20.0, 0.0, -1.0, "Highest true peak the output may reach", limiter.ceiling_dbtp),
-    number!("limiter.lookahead_ms", "ms", 0.25, 1.5, 1.5, "How long before a peak the gain starts to fall", limiter.lookahead_ms),
-    number!("limiter.release_ms", "ms", 1.0, 2000.0, 60.0, "Time constant of limiter recovery", limiter.release_ms),
-    switch!("bypass", false, "Pass audio through untouched (latency-matched)", bypass),
+    number!(
+        "compressor.makeup_db",
+        "dB",
+        0.0,
+        24.0,
+        0.0,
+        "Gain after compression",
+        compressor.makeup_db
+    ),
+    switch!(
+        "limiter.enabled",
+        true,
+        "Hold true peaks at the ceiling",
+        limiter.enabled
+    ),
+    number!(
+        "limiter.ceiling_dbtp",
+        "dBTP",
+        -20.0,
+        0.0,
+        -1.0,
+        "Highest true peak the output may reach",
+        limiter.ceiling_dbtp
+    ),
+    number!(
+        "limiter.lookahead_ms",
+        "ms",
+        0.25,
+        1.5,
+        1.5,
+        "How long before a peak the gain starts to fall",
+        limiter.lookahead_ms
+    ),
+    number!(
+        "limiter.release_ms",
+        "ms",
+        1.0,
+        2000.0,
+        60.0,
+        "Time constant of limiter recovery",
+        limiter.release_ms
+    ),
+    switch!(
+        "bypass",
+        false,
+        "Pass audio through untouched (latency-matched)",
+        bypass
+    ),
 ];
 
 #[cfg(test)]
@@ -379,15 +521,36 @@ mod tests {
     fn rejects_bad_values_without_changing_anything() {
         let mut p = Params::default();
         let before = p;
-        assert_eq!(set(&mut p, "limiter.ceiling_dbtp", Value::Number(f64::NAN)), Err(ParamError::NotFinite));
-        assert_eq!(set(&mut p, "limiter.ceiling_dbtp", Value::Number(0.5)), Err(ParamError::OutOfRange));
-        assert_eq!(set(&mut p, "limiter.ceiling_dbtp", Value::Bool(true)), Err(ParamError::WrongType));
-        assert_eq!(set(&mut p, "compressor.detector", Value::Choice("loud")), Err(ParamError::OutOfRange));
-        assert_eq!(set(&mut p, "no.such", Value::Bool(true)), Err(ParamError::UnknownKey));
+        assert_eq!(
+            set(&mut p, "limiter.ceiling_dbtp", Value::Number(f64::NAN)),
+            Err(ParamError::NotFinite)
+        );
+        assert_eq!(
+            set(&mut p, "limiter.ceiling_dbtp", Value::Number(0.5)),
+            Err(ParamError::OutOfRange)
+        );
+        assert_eq!(
+            set(&mut p, "limiter.ceiling_dbtp", Value::Bool(true)),
+            Err(ParamError::WrongType)
+        );
+        assert_eq!(
+            set(&mut p, "compressor.detector", Value::Choice("loud")),
+            Err(ParamError::OutOfRange)
+        );
+        assert_eq!(
+            set(&mut p, "no.such", Value::Bool(true)),
+            Err(ParamError::UnknownKey)
+        );
         assert_eq!(p, before);
-        assert_eq!(set(&mut p, "limiter.ceiling_dbtp", Value::Number(-2.0)), Ok(()));
+        assert_eq!(
+            set(&mut p, "limiter.ceiling_dbtp", Value::Number(-2.0)),
+            Ok(())
+        );
         assert_eq!(p.limiter.ceiling_dbtp, -2.0);
-        assert_eq!(set(&mut p, "compressor.detector", Value::Choice("peak")), Ok(()));
+        assert_eq!(
+            set(&mut p, "compressor.detector", Value::Choice("peak")),
+            Ok(())
+        );
         assert_eq!(p.compressor.detector, Detector::Peak);
     }
 }

@@ -53,7 +53,11 @@ pub fn f32_to_int(input: &[f32], bits: u32, output: &mut [i32]) {
     let full = (1u64 << (bits.clamp(1, 32) - 1)) as f64;
     let (lo, hi) = (-full, full - 1.0);
     for (o, &f) in output.iter_mut().zip(input) {
-        let v = if f.is_nan() { 0.0 } else { libm::round(f as f64 * full) };
+        let v = if f.is_nan() {
+            0.0
+        } else {
+            libm::round(f as f64 * full)
+        };
         *o = v.clamp(lo, hi) as i32;
     }
 }

@@ -40,7 +40,8 @@ pub fn fast_log2(x: f32) -> f32 {
     let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
     // Least-squares quintic for log2(m) on [1, 2): max error 3.2e-5.
     let p = -2.786_813
-        + m * (5.046_876 + m * (-3.492_494 + m * (1.593_901 + m * (-0.404_867_17 + m * 0.043_428_91))));
+        + m * (5.046_876
+            + m * (-3.492_494 + m * (1.593_901 + m * (-0.404_867_17 + m * 0.043_428_91))));
     exponent as f32 + p
 }
 
@@ -51,7 +52,8 @@ pub fn fast_exp2(x: f32) -> f32 {
     let xi = libm::floorf(x);
     let f = x - xi;
     // Least-squares quartic for 2^f on [0, 1): max relative error 7.3e-6.
-    let p = 1.000_007_3 + f * (0.692_931_3 + f * (0.241_710_26 + f * (0.051_666_88 + f * 0.013_676_531)));
+    let p = 1.000_007_3
+        + f * (0.692_931_3 + f * (0.241_710_26 + f * (0.051_666_88 + f * 0.013_676_531)));
     f32::from_bits((((xi as i32) + 127) as u32) << 23) * p
 }
 

@@ -39,7 +39,14 @@ fn programme(seconds: f64, level_db: f64, seed: u64) -> Vec<f32> {
 }
 
 fn process(p: &Params, x: &mut [f32]) -> usize {
-    let mut chain = Chain::<2>::with_params(ChainConfig { sample_rate_hz: RATE, channels: 2 }, p).unwrap();
+    let mut chain = Chain::<2>::with_params(
+        ChainConfig {
+            sample_rate_hz: RATE,
+            channels: 2,
+        },
+        p,
+    )
+    .unwrap();
     for block in x.chunks_mut(2 * 256) {
         chain.process_interleaved(block);
     }
@@ -85,7 +92,10 @@ fn heavy_makeup_does_not_push_output_off_target() {
     let mut x = programme(90.0, -30.0, 9);
     process(&p, &mut x);
     let out_lufs = integrated(&x[2 * RATE as usize * 30..]);
-    assert!((out_lufs - p.agc.target_lufs as f64).abs() <= 1.0, "{out_lufs:.2}");
+    assert!(
+        (out_lufs - p.agc.target_lufs as f64).abs() <= 1.0,
+        "{out_lufs:.2}"
+    );
 }
 
 #[test]
@@ -95,10 +105,19 @@ fn room_tone_after_programme_is_not_boosted() {
     let mut x = programme(40.0, -30.0, 3);
     let mut n = Noise::new(99);
     let tone_amp = 10f32.powf(-65.0 / 20.0) * 1.7;
-    let room: Vec<f32> = (0..2 * RATE as usize * 40).map(|_| n.next() * tone_amp).collect();
+    let room: Vec<f32> = (0..2 * RATE as usize * 40)
+        .map(|_| n.next() * tone_amp)
+        .collect();
     x.extend_from_slice(&room);
     let before_gain_end = {
-        let mut chain = Chain::<2>::with_params(ChainConfig { sample_rate_hz: RATE, channels: 2 }, &p).unwrap();
+        let mut chain = Chain::<2>::with_params(
+            ChainConfig {
+                sample_rate_hz: RATE,
+                channels: 2,
+            },
+            &p,
+        )
+        .unwrap();
         let split = 2 * RATE as usize * 40;
         for block in x[..split].chunks_mut(512) {
             chain.process_interleaved(block);
@@ -111,7 +130,10 @@ fn room_tone_after_programme_is_not_boosted() {
         (g1, g2)
     };
     let (g1, g2) = before_gain_end;
-    assert!((g2 - g1).abs() < 0.5, "gain moved {g1:.2} → {g2:.2} dB over room tone");
+    assert!(
+        (g2 - g1).abs() < 0.5,
+        "gain moved {g1:.2} → {g2:.2} dB over room tone"
+    );
 }
 
 proptest! {

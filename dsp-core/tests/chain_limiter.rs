@@ -18,7 +18,14 @@ fn limiter_only(ceiling_dbtp: f32) -> Params {
 }
 
 fn run(p: &Params, rate: u32, channels: usize, input: &[f32]) -> Vec<f32> {
-    let mut chain = Chain::<8>::with_params(ChainConfig { sample_rate_hz: rate, channels }, p).unwrap();
+    let mut chain = Chain::<8>::with_params(
+        ChainConfig {
+            sample_rate_hz: rate,
+            channels,
+        },
+        p,
+    )
+    .unwrap();
     let mut out = input.to_vec();
     // Odd block sizes on purpose: results must not depend on them.
     let mut start = 0;
@@ -35,10 +42,16 @@ fn run(p: &Params, rate: u32, channels: usize, input: &[f32]) -> Vec<f32> {
 
 fn assert_ceiling(name: &str, p: &Params, rate: u32, channels: usize, input: &[f32]) {
     let out = run(p, rate, channels, input);
-    assert!(out.iter().all(|s| s.is_finite()), "{name}: non-finite output");
+    assert!(
+        out.iter().all(|s| s.is_finite()),
+        "{name}: non-finite output"
+    );
     let tp = db(reference_true_peak(&out, channels));
     let ceiling = p.limiter.ceiling_dbtp as f64;
-    assert!(tp <= ceiling + 0.005, "{name} @ {rate} Hz: true peak {tp:.3} dBTP over ceiling {ceiling}");
+    assert!(
+        tp <= ceiling + 0.005,
+        "{name} @ {rate} Hz: true peak {tp:.3} dBTP over ceiling {ceiling}"
+    );
 }
 
 #[test]
@@ -47,7 +60,15 @@ fn ceiling_holds_on_intersample_torture() {
         for ceiling in [-1.0f32, -0.1] {
             let p = limiter_only(ceiling);
             // 12 kHz at 45°: samples at ±0.707·A, true peak A (+3 dB).
-            let x = sine(rate, 2, 12_000.0, 2.0, std::f64::consts::FRAC_PI_4, 1.0, 0.0);
+            let x = sine(
+                rate,
+                2,
+                12_000.0,
+                2.0,
+                std::f64::consts::FRAC_PI_4,
+                1.0,
+                0.0,
+            );
             assert_ceiling("12 kHz 45°", &p, rate, 2, &x);
             // Near Nyquist-ish high tones, loud.
             let x = sine(rate, 2, 19_000.0, 1.5, 0.3, 1.0, 0.0);
@@ -66,12 +87,20 @@ fn ceiling_holds_on_intersample_torture() {
             assert_ceiling("white noise", &p, rate, 2, &x);
             // Hard-clipped loud noise.
             let mut n = Noise::new(7);
-            let x: Vec<f32> = (0..rate as usize * 2).map(|_| (n.next() * 4.0).clamp(-1.0, 1.0)).collect();
+            let x: Vec<f32> = (0..rate as usize * 2)
+                .map(|_| (n.next() * 4.0).clamp(-1.0, 1.0))
+                .collect();
             assert_ceiling("clipped noise", &p, rate, 2, &x);
             // Square waves: at 1 kHz and at fs/4 (where the sinc rings most).
             for period in [rate as usize / 1000, 4] {
                 let x: Vec<f32> = (0..rate as usize * 2)
-                    .map(|i| if (i / 2 / (period / 2).max(1)) % 2 == 0 { 1.0 } else { -1.0 })
+                    .map(|i| {
+                        if (i / 2 / (period / 2).max(1)) % 2 == 0 {
+                            1.0
+                        } else {
+                            -1.0
+                        }
+                    })
                     .collect();
                 assert_ceiling("square", &p, rate, 2, &x);
             }
@@ -83,9 +112,19 @@ fn ceiling_holds_on_intersample_torture() {
 fn flat_response_and_exact_latency_when_not_limiting() {
     let rate = 48_000;
     let p = limiter_only(-1.0);
-    let chain = Chain::<2>::with_params(ChainConfig { sample_rate_hz: rate, channels: 2 }, &p).unwrap();
+    let chain = Chain::<2>::with_params(
+        ChainConfig {
+            sample_rate_hz: rate,
+            channels: 2,
+        },
+        &p,
+    )
+    .unwrap();
     let latency = chain.latency_frames();
-    assert!(latency as f64 <= 0.0015 * rate as f64 + 0.5, "latency {latency} frames over 1.5 ms");
+    assert!(
+        latency as f64 <= 0.0015 * rate as f64 + 0.5,
+        "latency {latency} frames over 1.5 ms"
+    );
     // An impulse below the ceiling comes out unchanged, exactly `latency` later.
     let mut x = vec![0.0f32; 2 * 4096];
     x[2 * 100] = 0.5;
@@ -99,7 +138,9 @@ fn flat_response_and_exact_latency_when_not_limiting() {
     for f in [20.0, 100.0, 1000.0, 5000.0, 10_000.0, 15_000.0, 20_000.0] {
         let x = sine(rate, 2, f, 0.5, 0.0, 0.5, 0.05);
         let y = run(&p, rate, 2, &x);
-        let rms = |v: &[f32]| (v.iter().map(|s| (*s as f64).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+        let rms = |v: &[f32]| {
+            (v.iter().map(|s| (*s as f64).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
+        };
         let gain_db = db(rms(&y[2 * latency..]) / rms(&x[..x.len() - 2 * latency]));
         assert!(gain_db.abs() < 0.1, "{f} Hz: {gain_db:.4} dB");
     }
@@ -122,7 +163,11 @@ fn limiting_reduces_to_the_ceiling_not_far_below() {
 fn max_second_difference(x: &[f32], channels: usize) -> f64 {
     let ch = deinterleave(x, channels);
     ch.iter()
-        .map(|c| c.windows(3).map(|w| (w[0] as f64 - 2.0 * w[1] as f64 + w[2] as f64).abs()).fold(0.0, f64::max))
+        .map(|c| {
+            c.windows(3)
+                .map(|w| (w[0] as f64 - 2.0 * w[1] as f64 + w[2] as f64).abs())
+                .fold(0.0, f64::max)
+        })
         .fold(0.0, f64::max)
 }
 
@@ -149,7 +194,14 @@ fn live_parameter_changes_do_not_click() {
     for (key, value) in changes {
         let mut p = Params::default();
         p.limiter.ceiling_dbtp = -6.0; // limiting the tone throughout
-        let mut chain = Chain::<2>::with_params(ChainConfig { sample_rate_hz: rate, channels: 2 }, &p).unwrap();
+        let mut chain = Chain::<2>::with_params(
+            ChainConfig {
+                sample_rate_hz: rate,
+                channels: 2,
+            },
+            &p,
+        )
+        .unwrap();
         let mut x = sine(rate, 2, 100.0, amp, 0.0, 3.0, 0.0);
         let half = x.len() / 2;
         let (a, b) = x.split_at_mut(half);
@@ -160,7 +212,10 @@ fn live_parameter_changes_do_not_click() {
         // Skip the start-up (limiter engaging on the first peak).
         let around = &x[half - rate as usize / 2 * 2..half + rate as usize * 2];
         let worst = max_second_difference(around, 2);
-        assert!(worst < steady * 3.0, "{key}: second difference {worst:.2e} vs steady {steady:.2e}");
+        assert!(
+            worst < steady * 3.0,
+            "{key}: second difference {worst:.2e} vs steady {steady:.2e}"
+        );
     }
 }
 
@@ -188,9 +243,18 @@ fn non_finite_input_gives_finite_output() {
 #[test]
 fn bypass_is_bit_exact_and_latency_matched() {
     let rate = 48_000;
-    let mut p = Params::default();
-    p.bypass = true;
-    let mut chain = Chain::<2>::with_params(ChainConfig { sample_rate_hz: rate, channels: 2 }, &p).unwrap();
+    let p = Params {
+        bypass: true,
+        ..Params::default()
+    };
+    let mut chain = Chain::<2>::with_params(
+        ChainConfig {
+            sample_rate_hz: rate,
+            channels: 2,
+        },
+        &p,
+    )
+    .unwrap();
     let latency = chain.latency_frames();
     let mut n = Noise::new(11);
     let x: Vec<f32> = (0..rate as usize * 2).map(|_| n.next() * 1.5).collect();

@@ -51,7 +51,10 @@ fn run() -> bool {
     let ceiling = db_to_amp(params.limiter.ceiling_dbtp);
     // Sine by rotation (no libm needed here): (c, s) advances by 997 Hz.
     let w = 2.0 * core::f32::consts::PI * 997.0 / 48_000.0;
-    let (cw, sw) = (1.0 - w * w / 2.0 + w * w * w * w / 24.0, w - w * w * w / 6.0);
+    let (cw, sw) = (
+        1.0 - w * w / 2.0 + w * w * w * w / 24.0,
+        w - w * w * w / 6.0,
+    );
     let (mut c, mut s) = (1.0f32, 0.0f32);
     let mut buf = [0.0f32; 2 * 480];
     let mut ok = true;
@@ -61,7 +64,11 @@ fn run() -> bool {
             let norm = 1.5 - 0.5 * (nc * nc + ns * ns);
             c = nc * norm;
             s = ns * norm;
-            let click = if i == 100 && block % 10 == 0 { 3.0 } else { 0.0 };
+            let click = if i == 100 && block % 10 == 0 {
+                3.0
+            } else {
+                0.0
+            };
             frame[0] = 1.4 * s + click;
             frame[1] = -1.4 * s;
         }

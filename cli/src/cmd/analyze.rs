@@ -60,11 +60,23 @@ pub fn run(file: &Path, json: bool) -> Result<(), Failure> {
             None => format!("{:>8} {unit}", "-inf"),
         };
         crate::outln!("{}  ({})", file.display(), audio.describe());
-        crate::outln!("  integrated loudness   {}", show(a.integrated_lufs, "LUFS"));
+        crate::outln!(
+            "  integrated loudness   {}",
+            show(a.integrated_lufs, "LUFS")
+        );
         crate::outln!("  loudness range        {}", show(a.lra_lu, "LU"));
-        crate::outln!("  momentary max         {}", show(a.momentary_max_lufs, "LUFS"));
-        crate::outln!("  short-term max        {}", show(a.short_term_max_lufs, "LUFS"));
-        crate::outln!("  sample peak           {}", show(a.sample_peak_dbfs, "dBFS"));
+        crate::outln!(
+            "  momentary max         {}",
+            show(a.momentary_max_lufs, "LUFS")
+        );
+        crate::outln!(
+            "  short-term max        {}",
+            show(a.short_term_max_lufs, "LUFS")
+        );
+        crate::outln!(
+            "  sample peak           {}",
+            show(a.sample_peak_dbfs, "dBFS")
+        );
         crate::outln!("  true peak             {}", show(a.true_peak_dbtp, "dBTP"));
     }
     Ok(())

@@ -25,17 +25,27 @@ pub fn run(socket: Option<&Path>, command: Command, as_json: bool) -> Result<(),
     let (op, args): (&str, Option<Value>) = match &command {
         Command::Status => ("status", None),
         Command::Profile(ProfileCmd::List) => ("profile.list", None),
-        Command::Profile(ProfileCmd::Show { name }) => ("profile.show", name.as_ref().map(|n| json!({ "name": n }))),
-        Command::Profile(ProfileCmd::Use { name }) => ("profile.use", Some(json!({ "name": name }))),
+        Command::Profile(ProfileCmd::Show { name }) => {
+            ("profile.show", name.as_ref().map(|n| json!({ "name": n })))
+        }
+        Command::Profile(ProfileCmd::Use { name }) => {
+            ("profile.use", Some(json!({ "name": name })))
+        }
         Command::Profile(ProfileCmd::Reload) => ("profile.reload", None),
         Command::Route(RouteCmd::List) => ("route.list", None),
-        Command::Route(RouteCmd::Set { app, mode: m }) => ("route.set", Some(json!({"app": app, "mode": mode(*m)}))),
-        Command::Route(RouteCmd::Unset { app }) => ("route.unset", Some(json!({ "app": app }))),
-        Command::Route(RouteCmd::Stream { node_id, mode: m }) => {
-            ("route.stream", Some(json!({"stream": node_id, "mode": mode(*m)})))
+        Command::Route(RouteCmd::Set { app, mode: m }) => {
+            ("route.set", Some(json!({"app": app, "mode": mode(*m)})))
         }
+        Command::Route(RouteCmd::Unset { app }) => ("route.unset", Some(json!({ "app": app }))),
+        Command::Route(RouteCmd::Stream { node_id, mode: m }) => (
+            "route.stream",
+            Some(json!({"stream": node_id, "mode": mode(*m)})),
+        ),
         Command::Get { key } => ("setting.get", Some(json!({ "key": key }))),
-        Command::Set { key, value } => ("setting.set", Some(json!({"key": key, "value": typed_value(key, value)?}))),
+        Command::Set { key, value } => (
+            "setting.set",
+            Some(json!({"key": key, "value": typed_value(key, value)?})),
+        ),
         Command::Settings => ("setting.list", None),
         Command::Clear { key } => ("setting.clear", Some(json!({ "key": key }))),
         Command::Reset => ("setting.reset", None),
@@ -52,7 +62,10 @@ pub fn run(socket: Option<&Path>, command: Command, as_json: bool) -> Result<(),
     };
     let result = c.call(op, args)?;
     if as_json {
-        crate::outln!("{}", serde_json::to_string(&result).map_err(anyhow::Error::from)?);
+        crate::outln!(
+            "{}",
+            serde_json::to_string(&result).map_err(anyhow::Error::from)?
+        );
         return Ok(());
     }
     human(&command, &result);
@@ -64,7 +77,10 @@ fn typed_value(key: &str, text: &str) -> Result<Value, Failure> {
     let Some(k) = headroom_config::settings::find(key) else {
         // Unknown here (a newer daemon?): send a number if it parses, let the
         // daemon judge.
-        return Ok(text.parse::<f64>().map(Value::from).unwrap_or_else(|_| Value::from(text)));
+        return Ok(text
+            .parse::<f64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::from(text)));
     };
     let v = parse_value(&k, text).map_err(|e| Failure {
         code: 2,
@@ -99,7 +115,9 @@ fn raw(c: &mut Client, text: &str, _as_json: bool) -> Result<(), Failure> {
                 let ok = outcome.is_ok();
                 let msg = match outcome {
                     Ok(result) => json!({"id": id, "ok": true, "result": result}),
-                    Err((code, message)) => json!({"id": id, "ok": false, "error": {"code": code, "message": message}}),
+                    Err((code, message)) => {
+                        json!({"id": id, "ok": false, "error": {"code": code, "message": message}})
+                    }
                 };
                 crate::outln!("{msg}");
                 return if ok {
@@ -133,12 +151,27 @@ fn human(command: &Command, r: &Value) {
                 ("channels", s(&r["channels"])),
                 ("streams", s(&r["streams"])),
                 ("uptime", format!("{} s", s(&r["uptime_s"]))),
-                ("momentary", format!("{} LUFS", s(&levels["momentary_lufs"]))),
-                ("short-term", format!("{} LUFS", s(&levels["shortterm_lufs"]))),
-                ("integrated", format!("{} LUFS", s(&levels["integrated_lufs"]))),
-                ("true peak", format!("{} dBTP", s(&levels["true_peak_dbtp"]))),
+                (
+                    "momentary",
+                    format!("{} LUFS", s(&levels["momentary_lufs"])),
+                ),
+                (
+                    "short-term",
+                    format!("{} LUFS", s(&levels["shortterm_lufs"])),
+                ),
+                (
+                    "integrated",
+                    format!("{} LUFS", s(&levels["integrated_lufs"])),
+                ),
+                (
+                    "true peak",
+                    format!("{} dBTP", s(&levels["true_peak_dbtp"])),
+                ),
                 ("AGC gain", format!("{} dB", s(&levels["gain_db"]))),
-                ("reduction", format!("{} dB", s(&levels["gain_reduction_db"]))),
+                (
+                    "reduction",
+                    format!("{} dB", s(&levels["gain_reduction_db"])),
+                ),
             ]);
         }
         Command::Profile(ProfileCmd::List) => {
@@ -150,9 +183,18 @@ fn human(command: &Command, r: &Value) {
                 .map(|p| {
                     let name = s(&p["name"]);
                     vec![
-                        if name == active { "*".into() } else { String::new() },
+                        if name == active {
+                            "*".into()
+                        } else {
+                            String::new()
+                        },
                         name,
-                        if p["builtin"] == true { "built-in" } else { "user" }.into(),
+                        if p["builtin"] == true {
+                            "built-in"
+                        } else {
+                            "user"
+                        }
+                        .into(),
                         p["description"].as_str().unwrap_or("").into(),
                     ]
                 })
@@ -160,7 +202,11 @@ fn human(command: &Command, r: &Value) {
             table(&["", "PROFILE", "FROM", "DESCRIPTION"], &rows);
         }
         Command::Profile(ProfileCmd::Show { .. }) => {
-            crate::outln!("profile {}{}", s(&r["name"]), if r["active"] == true { " (active)" } else { "" });
+            crate::outln!(
+                "profile {}{}",
+                s(&r["name"]),
+                if r["active"] == true { " (active)" } else { "" }
+            );
             let rows: Vec<Vec<String>> = r["settings"]
                 .as_object()
                 .into_iter()
@@ -174,7 +220,15 @@ fn human(command: &Command, r: &Value) {
             }
         }
         Command::Profile(ProfileCmd::Use { .. }) => {
-            crate::outln!("active profile: {}{}", s(&r["active"]), if r["changed"] == false { " (unchanged)" } else { "" })
+            crate::outln!(
+                "active profile: {}{}",
+                s(&r["active"]),
+                if r["changed"] == false {
+                    " (unchanged)"
+                } else {
+                    ""
+                }
+            )
         }
         Command::Profile(ProfileCmd::Reload) => {
             let n = r["profiles"].as_array().map_or(0, Vec::len);
@@ -191,7 +245,9 @@ fn human(command: &Command, r: &Value) {
                 .map(|x| vec![s(&x["app"]), s(&x["mode"])])
                 .collect();
             if rules.is_empty() {
-                crate::outln!("no app rules (every stream is processed unless a profile says otherwise)");
+                crate::outln!(
+                    "no app rules (every stream is processed unless a profile says otherwise)"
+                );
             } else {
                 table(&["APP", "MODE"], &rules);
             }
@@ -208,11 +264,22 @@ fn human(command: &Command, r: &Value) {
                 table(&["STREAM", "APP", "MODE", "RULE"], &streams);
             }
         }
-        Command::Route(RouteCmd::Set { .. }) => crate::outln!("{} → {}", s(&r["app"]), s(&r["mode"])),
-        Command::Route(RouteCmd::Unset { .. }) => crate::outln!("rule for {} removed", s(&r["app"])),
-        Command::Route(RouteCmd::Stream { .. }) => crate::outln!("stream {} → {}", s(&r["stream"]), s(&r["mode"])),
+        Command::Route(RouteCmd::Set { .. }) => {
+            crate::outln!("{} → {}", s(&r["app"]), s(&r["mode"]))
+        }
+        Command::Route(RouteCmd::Unset { .. }) => {
+            crate::outln!("rule for {} removed", s(&r["app"]))
+        }
+        Command::Route(RouteCmd::Stream { .. }) => {
+            crate::outln!("stream {} → {}", s(&r["stream"]), s(&r["mode"]))
+        }
         Command::Get { .. } | Command::Set { .. } | Command::Clear { .. } => {
-            crate::outln!("{} = {} ({})", s(&r["key"]), s(&r["value"]), s(&r["source"]))
+            crate::outln!(
+                "{} = {} ({})",
+                s(&r["key"]),
+                s(&r["value"]),
+                s(&r["source"])
+            )
         }
         Command::Settings => {
             let rows: Vec<Vec<String>> = r["settings"]
@@ -222,12 +289,16 @@ fn human(command: &Command, r: &Value) {
                 .map(|x| {
                     let range = match (x.get("min"), x.get("max"), x.get("choices")) {
                         (Some(lo), Some(hi), _) => format!("{} … {}", s(lo), s(hi)),
-                        (_, _, Some(Value::Array(c))) => c.iter().map(s).collect::<Vec<_>>().join("|"),
+                        (_, _, Some(Value::Array(c))) => {
+                            c.iter().map(s).collect::<Vec<_>>().join("|")
+                        }
                         _ => "true|false".into(),
                     };
                     vec![
                         s(&x["key"]),
-                        format!("{} {}", s(&x["value"]), x["unit"].as_str().unwrap_or("")).trim_end().into(),
+                        format!("{} {}", s(&x["value"]), x["unit"].as_str().unwrap_or(""))
+                            .trim_end()
+                            .into(),
                         s(&x["source"]),
                         s(&x["type"]),
                         range,
@@ -235,13 +306,20 @@ fn human(command: &Command, r: &Value) {
                     ]
                 })
                 .collect();
-            table(&["KEY", "VALUE", "SOURCE", "TYPE", "RANGE", "DEFAULT"], &rows);
+            table(
+                &["KEY", "VALUE", "SOURCE", "TYPE", "RANGE", "DEFAULT"],
+                &rows,
+            );
         }
         Command::Reset => crate::outln!("{} overrides cleared", s(&r["cleared"])),
         Command::Bypass { .. } => crate::outln!(
             "bypass {}{}",
             if r["bypass"] == true { "on" } else { "off" },
-            if r["changed"] == false { " (unchanged)" } else { "" }
+            if r["changed"] == false {
+                " (unchanged)"
+            } else {
+                ""
+            }
         ),
         _ => crate::outln!("{r}"),
     }

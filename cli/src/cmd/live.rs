@@ -42,7 +42,11 @@ pub fn monitor(socket: Option<&Path>, topics: &[String], as_json: bool) -> Resul
                 return Ok(true);
             }
             if as_json {
-                writeln!(out, "{}", json!({"event": event, "topic": topic, "data": data}))?;
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"event": event, "topic": topic, "data": data})
+                )?;
             } else {
                 writeln!(out, "{topic:<8} {event:<16} {data}")?;
             }
@@ -66,7 +70,9 @@ pub fn monitor(socket: Option<&Path>, topics: &[String], as_json: bool) -> Resul
 
 /// A bar of `width` cells for `value` on a `lo`..`hi` scale.
 fn bar(value: Option<f64>, lo: f64, hi: f64, width: usize) -> String {
-    let filled = value.map_or(0, |v| (((v - lo) / (hi - lo)).clamp(0.0, 1.0) * width as f64).round() as usize);
+    let filled = value.map_or(0, |v| {
+        (((v - lo) / (hi - lo)).clamp(0.0, 1.0) * width as f64).round() as usize
+    });
     format!("{}{}", "█".repeat(filled), "·".repeat(width - filled))
 }
 
@@ -82,7 +88,9 @@ pub fn meters(socket: Option<&Path>, as_json: bool) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     let mut drawn = false;
     while let Some(m) = c.next()? {
-        let Message::Event { event, data, .. } = m else { continue };
+        let Message::Event { event, data, .. } = m else {
+            continue;
+        };
         if event == "shutdown" {
             break;
         }
@@ -96,7 +104,13 @@ pub fn meters(socket: Option<&Path>, as_json: bool) -> Result<(), Failure> {
                 ("momentary ", &data["momentary_lufs"], -60.0, 0.0, "LUFS"),
                 ("short-term", &data["shortterm_lufs"], -60.0, 0.0, "LUFS"),
                 ("integrated", &data["integrated_lufs"], -60.0, 0.0, "LUFS"),
-                ("input S   ", &data["input_shortterm_lufs"], -60.0, 0.0, "LUFS"),
+                (
+                    "input S   ",
+                    &data["input_shortterm_lufs"],
+                    -60.0,
+                    0.0,
+                    "LUFS",
+                ),
                 ("true peak ", &data["true_peak_dbtp"], -60.0, 0.0, "dBTP"),
                 ("AGC gain  ", &data["gain_db"], -24.0, 24.0, "dB"),
                 ("reduction ", &data["gain_reduction_db"], 0.0, 24.0, "dB"),
@@ -105,7 +119,13 @@ pub fn meters(socket: Option<&Path>, as_json: bool) -> Result<(), Failure> {
                 write!(out, "\x1b[{}A", lines.len()).map_err(anyhow::Error::from)?;
             }
             for (name, v, lo, hi, unit) in lines {
-                writeln!(out, "\x1b[2K{name} {} {:>7} {unit}", bar(num(v), lo, hi, 40), scalar(v)).map_err(anyhow::Error::from)?;
+                writeln!(
+                    out,
+                    "\x1b[2K{name} {} {:>7} {unit}",
+                    bar(num(v), lo, hi, 40),
+                    scalar(v)
+                )
+                .map_err(anyhow::Error::from)?;
             }
             drawn = true;
         } else {

@@ -12,7 +12,13 @@ use std::path::Path;
 /// Files longer than this show progress (on a terminal).
 const PROGRESS_MIN_S: f64 = 20.0;
 
-pub fn run(input: &Path, output: &Path, profile: &str, sets: &[String], json: bool) -> Result<(), Failure> {
+pub fn run(
+    input: &Path,
+    output: &Path,
+    profile: &str,
+    sets: &[String],
+    json: bool,
+) -> Result<(), Failure> {
     if same_file(input, output) {
         return Err(Failure {
             code: 2,
@@ -29,7 +35,11 @@ pub fn run(input: &Path, output: &Path, profile: &str, sets: &[String], json: bo
                 error: anyhow!("no profile named {profile:?}"),
                 hint: Some(format!(
                     "built-in profiles: {}",
-                    headroom_config::BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    headroom_config::BUILTIN
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )),
             })
         }
@@ -42,9 +52,15 @@ pub fn run(input: &Path, output: &Path, profile: &str, sets: &[String], json: bo
     let audio = wav::read(input)?;
     let channels = audio.channels();
     let rate = audio.spec.sample_rate;
-    let mut chain = Chain::<8>::with_params(ChainConfig { sample_rate_hz: rate, channels }, &params.dsp)
-        .map_err(|e| anyhow!("{e}"))
-        .with_context(|| format!("cannot process {}", input.display()))?;
+    let mut chain = Chain::<8>::with_params(
+        ChainConfig {
+            sample_rate_hz: rate,
+            channels,
+        },
+        &params.dsp,
+    )
+    .map_err(|e| anyhow!("{e}"))
+    .with_context(|| format!("cannot process {}", input.display()))?;
     let latency = chain.latency_frames();
 
     // Input plus `latency` frames of silence, so the tail comes out too;
@@ -58,7 +74,11 @@ pub fn run(input: &Path, output: &Path, profile: &str, sets: &[String], json: bo
     for (i, block) in buf.chunks_mut(chunk).enumerate() {
         chain.process_interleaved(block);
         if progress && i % 5 == 0 {
-            eprint!("\rrendering {}: {:3.0}%", input.display(), 100.0 * i as f64 / chunks as f64);
+            eprint!(
+                "\rrendering {}: {:3.0}%",
+                input.display(),
+                100.0 * i as f64 / chunks as f64
+            );
             let _ = std::io::stderr().flush();
         }
     }

@@ -16,13 +16,20 @@ pub fn parse_value(setting: &Key, text: &str) -> Result<Value<'static>> {
             "false" | "off" | "no" | "0" => Value::Bool(false),
             _ => bail!("`{}` expects true or false, not {text:?}", setting.key()),
         },
-        Kind::Number { .. } => Value::Number(
-            text.parse::<f64>()
-                .map_err(|_| anyhow!("`{}` expects {}, not {text:?}", setting.key(), setting.describe_range()))?,
-        ),
+        Kind::Number { .. } => Value::Number(text.parse::<f64>().map_err(|_| {
+            anyhow!(
+                "`{}` expects {}, not {text:?}",
+                setting.key(),
+                setting.describe_range()
+            )
+        })?),
         Kind::Choice(names) => match names.iter().find(|n| **n == text) {
             Some(n) => Value::Choice(n),
-            None => bail!("`{}` expects {}, not {text:?}", setting.key(), setting.describe_range()),
+            None => bail!(
+                "`{}` expects {}, not {text:?}",
+                setting.key(),
+                setting.describe_range()
+            ),
         },
     })
 }
@@ -36,7 +43,8 @@ pub fn apply_assignment(params: &mut AllParams, assignment: &str) -> Result<()> 
         .split_once('=')
         .ok_or_else(|| anyhow!("--set expects KEY=VALUE, got {assignment:?}"))?;
     let key = key.trim();
-    let setting = settings::find(key).ok_or_else(|| anyhow!("unknown setting `{key}` (see `headroom settings`)"))?;
+    let setting = settings::find(key)
+        .ok_or_else(|| anyhow!("unknown setting `{key}` (see `headroom settings`)"))?;
     let value = parse_value(&setting, value)?;
     setting
         .apply(params, value)

@@ -17,7 +17,10 @@ impl TempDir {
         let base = std::env::temp_dir().join(format!(
             "headroom-test-{tag}-{}-{}",
             std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
         ));
         std::fs::create_dir_all(&base).unwrap();
         for d in ["run", "config", "state"] {
@@ -82,7 +85,10 @@ impl Daemon {
     }
 
     pub fn start_with(dirs: std::sync::Arc<TempDir>, f: impl FnOnce(&mut Command)) -> Daemon {
-        let log = dirs.0.join(format!("daemon-{}.log", Instant::now().elapsed().as_nanos()));
+        let log = dirs.0.join(format!(
+            "daemon-{}.log",
+            Instant::now().elapsed().as_nanos()
+        ));
         let mut cmd = command(&dirs);
         f(&mut cmd);
         let child = cmd
@@ -115,7 +121,10 @@ impl Daemon {
     }
 
     pub fn signal(&self, sig: &str) {
-        let st = Command::new("kill").args(["-s", sig, &self.pid().to_string()]).status().unwrap();
+        let st = Command::new("kill")
+            .args(["-s", sig, &self.pid().to_string()])
+            .status()
+            .unwrap();
         assert!(st.success());
     }
 
@@ -128,7 +137,10 @@ impl Daemon {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("headroomd did not exit within {within:?}; log:\n{}", self.log_text());
+                panic!(
+                    "headroomd did not exit within {within:?}; log:\n{}",
+                    self.log_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -163,7 +175,9 @@ pub struct Client {
 impl Client {
     pub fn connect(path: &Path) -> Client {
         let stream = UnixStream::connect(path).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         let reader = BufReader::new(stream.try_clone().unwrap());
         let mut c = Client {
             stream,
@@ -187,7 +201,10 @@ impl Client {
         let mut line = String::new();
         match self.reader.read_line(&mut line) {
             Ok(0) => None,
-            Ok(_) => Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad JSON from daemon: {e}: {line:?}"))),
+            Ok(_) => Some(
+                serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("bad JSON from daemon: {e}: {line:?}")),
+            ),
             Err(e) => panic!("read failed: {e}"),
         }
     }
@@ -203,7 +220,9 @@ impl Client {
 
     pub fn response(&mut self, id: u64) -> Value {
         loop {
-            let m = self.read_msg().expect("connection closed before the response");
+            let m = self
+                .read_msg()
+                .expect("connection closed before the response");
             if m.get("event").is_some() {
                 self.events.push(m);
                 continue;

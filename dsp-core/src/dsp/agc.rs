@@ -145,10 +145,15 @@ impl Agc {
             // making up what the dynamics stages take is on top of that
             // (bounded on its own), so a quiet programme does not land
             // short just because the compressor works on it.
-            let leveling = (p.target_lufs - self.input_estimate_lufs() as f32).clamp(-p.max_cut_db, p.max_boost_db);
+            let leveling = (p.target_lufs - self.input_estimate_lufs() as f32)
+                .clamp(-p.max_cut_db, p.max_boost_db);
             let makeup = (-dynamics_db).clamp(-MAX_DYNAMICS_CUT_DB, MAX_DYNAMICS_MAKEUP_DB);
             let wanted = leveling + makeup;
-            let goal = if wanted.is_finite() { wanted } else { self.gain_db };
+            let goal = if wanted.is_finite() {
+                wanted
+            } else {
+                self.gain_db
+            };
             (goal, p.max_rate_db_per_s)
         };
 
@@ -184,7 +189,10 @@ mod tests {
         for step in 0..600 {
             agc.on_step(power_of(-30.0), 1.0, 1.0);
             let moved = (agc.gain_db() - last).abs();
-            assert!(moved <= p.max_rate_db_per_s * STEP_S + 1e-4, "step {step}: {moved}");
+            assert!(
+                moved <= p.max_rate_db_per_s * STEP_S + 1e-4,
+                "step {step}: {moved}"
+            );
             last = agc.gain_db();
         }
         assert!((agc.gain_db() - 12.0).abs() < 0.01, "{}", agc.gain_db());

@@ -93,10 +93,14 @@ impl<const C: usize> Chain<C> {
     /// [`Error::Param`] for invalid parameters.
     pub fn with_params(config: ChainConfig, params: &Params) -> Result<Self, Error> {
         if config.channels == 0 || config.channels > C || config.channels > crate::MAX_CHANNELS {
-            return Err(Error::Config(ConfigError::UnsupportedChannelCount(config.channels)));
+            return Err(Error::Config(ConfigError::UnsupportedChannelCount(
+                config.channels,
+            )));
         }
         if !crate::SUPPORTED_RATES_HZ.contains(&config.sample_rate_hz) {
-            return Err(Error::Config(ConfigError::UnsupportedSampleRate(config.sample_rate_hz)));
+            return Err(Error::Config(ConfigError::UnsupportedSampleRate(
+                config.sample_rate_hz,
+            )));
         }
         params.validate().map_err(Error::Param)?;
         let rate = config.sample_rate_hz;
@@ -251,12 +255,17 @@ impl<const C: usize> Chain<C> {
             for (r, samples) in refs.iter_mut().zip(block.iter()) {
                 *r = &samples[..n];
             }
-            self.meter.process_planar_power(&refs[..ch], &mut power[..n]);
+            self.meter
+                .process_planar_power(&refs[..ch], &mut power[..n]);
         }
         let steps = self.meter.blocks_completed();
         if steps != self.meter_steps {
             self.meter_steps = steps;
-            self.agc.on_step(self.meter.momentary_power(), self.energy_pre, self.energy_post);
+            self.agc.on_step(
+                self.meter.momentary_power(),
+                self.energy_pre,
+                self.energy_post,
+            );
             self.energy_pre = 0.0;
             self.energy_post = 0.0;
         }

@@ -208,7 +208,12 @@ impl Compressor {
         self.max_reduction_db = self.max_reduction_db.min(deepest * mix_now);
 
         // Pass 4: dB → linear gain, with makeup and the on/off crossfade.
-        for (((g, &t), &m), &mk) in gain[..n].iter_mut().zip(&target[..n]).zip(&mix[..n]).zip(&makeup_db[..n]) {
+        for (((g, &t), &m), &mk) in gain[..n]
+            .iter_mut()
+            .zip(&target[..n])
+            .zip(&mix[..n])
+            .zip(&makeup_db[..n])
+        {
             *g = fast_db_to_amp(m * (t + mk));
         }
     }

@@ -115,7 +115,11 @@ impl<const C: usize> HfGuard<C> {
         }
         for (k, t) in taps.iter_mut().enumerate().take(2 * half + 1) {
             let low = lp[k] / dc;
-            *t = if k == half { (1.0 - low) as f32 } else { (-low) as f32 };
+            *t = if k == half {
+                (1.0 - low) as f32
+            } else {
+                (-low) as f32
+            };
         }
         Self {
             taps,
@@ -139,7 +143,11 @@ impl<const C: usize> HfGuard<C> {
             let mut buf = [0.0f32; 2 * HF_MAX_HALF + MAX_BLOCK];
             buf[..len].copy_from_slice(&hist[..len]);
             for (b, &x) in buf[len..len + n].iter_mut().zip(samples.iter()) {
-                *b = if x.is_finite() { x.clamp(-1e30, 1e30) } else { 0.0 };
+                *b = if x.is_finite() {
+                    x.clamp(-1e30, 1e30)
+                } else {
+                    0.0
+                };
             }
             let taps = &self.taps[..len + 1];
             for (i, o) in band[..n].iter_mut().enumerate() {
@@ -214,7 +222,11 @@ impl<const C: usize> Limiter<C> {
     ///
     /// # Errors
     /// As [`TruePeakDetector::new`].
-    pub fn new(sample_rate_hz: u32, channels: usize, params: &LimiterParams) -> Result<Self, ConfigError> {
+    pub fn new(
+        sample_rate_hz: u32,
+        channels: usize,
+        params: &LimiterParams,
+    ) -> Result<Self, ConfigError> {
         let detector = TruePeakDetector::new(sample_rate_hz, channels)?;
         let det = detector.latency_frames() as u32;
         let half_width = det.max(1);
@@ -277,7 +289,9 @@ impl<const C: usize> Limiter<C> {
     fn ramp_frames(&self, lookahead_ms: f32) -> u32 {
         let frames = libm::roundf(lookahead_ms * 0.001 * self.sample_rate_hz as f32) as u32;
         let det = self.detector.latency_frames() as u32;
-        (frames + 1).saturating_sub(det + self.half_width).clamp(1, self.ramp_max)
+        (frames + 1)
+            .saturating_sub(det + self.half_width)
+            .clamp(1, self.ramp_max)
     }
 
     /// The deepest gain reduction since the last call (dB, ≤ 0); resets it.
@@ -299,14 +313,18 @@ impl<const C: usize> Limiter<C> {
         // Prefix sums as if every frame before time 0 had unity gain:
         // slot of frame k (k < 0) holds k·Q (wrapping).
         for (slot, p) in self.prefix.iter_mut().enumerate() {
-            *p = (slot as u32).wrapping_sub(RING as u32).wrapping_mul(Q as u32);
+            *p = (slot as u32)
+                .wrapping_sub(RING as u32)
+                .wrapping_mul(Q as u32);
         }
     }
 
     fn hold_window(&self) -> u32 {
         match self.ramp {
             Ramp::Steady(b) => b + 2 * self.half_width,
-            Ramp::Widen { old, new, .. } | Ramp::Fade { old, new, .. } => old.max(new) + 2 * self.half_width,
+            Ramp::Widen { old, new, .. } | Ramp::Fade { old, new, .. } => {
+                old.max(new) + 2 * self.half_width
+            }
         }
     }
 
@@ -316,7 +334,8 @@ impl<const C: usize> Limiter<C> {
     fn ramp_gain(&self, b: u32) -> f32 {
         let end = self.now.wrapping_sub(self.ramp_max - b);
         let start = end.wrapping_sub(b);
-        let sum = self.prefix[(end & MASK) as usize].wrapping_sub(self.prefix[(start & MASK) as usize]);
+        let sum =
+            self.prefix[(end & MASK) as usize].wrapping_sub(self.prefix[(start & MASK) as usize]);
         sum as f32 * (1.0 / Q) / b as f32
     }
 
@@ -348,7 +367,8 @@ impl<const C: usize> Limiter<C> {
         // 1. Side-chain true peak per frame, max over channels.
         let mut peak = [0.0f32; MAX_BLOCK];
         for (ch, samples) in audio.iter().enumerate().take(channels) {
-            self.detector.process_channel(ch, &samples[..n], &mut peak[..n], aim);
+            self.detector
+                .process_channel(ch, &samples[..n], &mut peak[..n], aim);
         }
         self.hf.add_bound(&audio[..channels], n, &mut peak[..n]);
         let mut wanted = [1.0f32; MAX_BLOCK];
@@ -443,14 +463,22 @@ impl<const C: usize> Limiter<C> {
                 if left == 0 {
                     Ramp::Fade { old, new, done: 0 }
                 } else {
-                    Ramp::Widen { old, new, left: left - 1 }
+                    Ramp::Widen {
+                        old,
+                        new,
+                        left: left - 1,
+                    }
                 }
             }
             Ramp::Fade { old, new, done } => {
                 if done >= self.xfade_frames {
                     Ramp::Steady(new)
                 } else {
-                    Ramp::Fade { old, new, done: done + 1 }
+                    Ramp::Fade {
+                        old,
+                        new,
+                        done: done + 1,
+                    }
                 }
             }
         };

@@ -6,8 +6,8 @@
 //! block length. Blocks take planar audio: one slice per channel.
 
 pub mod agc;
-pub mod channels;
 pub mod chain;
+pub mod channels;
 pub mod compressor;
 pub mod envelope;
 pub mod kweight;

@@ -24,7 +24,15 @@ impl Noise {
 
 /// Interleaved sine, `channels` identical channels, with raised-cosine fades
 /// of `fade_s` at both ends so no step edge adds overshoot of its own.
-pub fn sine(rate: u32, channels: usize, freq_hz: f64, amp: f64, phase: f64, seconds: f64, fade_s: f64) -> Vec<f32> {
+pub fn sine(
+    rate: u32,
+    channels: usize,
+    freq_hz: f64,
+    amp: f64,
+    phase: f64,
+    seconds: f64,
+    fade_s: f64,
+) -> Vec<f32> {
     let n = (seconds * rate as f64) as usize;
     let fade = (fade_s * rate as f64) as usize;
     let mut out = Vec::with_capacity(n * channels);
@@ -46,7 +54,9 @@ pub fn sine(rate: u32, channels: usize, freq_hz: f64, amp: f64, phase: f64, seco
 }
 
 pub fn deinterleave(x: &[f32], channels: usize) -> Vec<Vec<f32>> {
-    (0..channels).map(|c| x.iter().skip(c).step_by(channels).copied().collect()).collect()
+    (0..channels)
+        .map(|c| x.iter().skip(c).step_by(channels).copied().collect())
+        .collect()
 }
 
 fn bessel_i0(x: f64) -> f64 {
@@ -76,9 +86,17 @@ pub fn reference_true_peak(interleaved: &[f32], channels: usize) -> f64 {
         let frac = p as f64 / PHASES as f64;
         for (j, c) in row.iter_mut().enumerate() {
             let t = (j as isize - HALF + 1) as f64 - frac; // offset of tap from the interpolation point
-            let s = if t.abs() < 1e-12 { cutoff } else { (PI * cutoff * t).sin() / (PI * t) };
+            let s = if t.abs() < 1e-12 {
+                cutoff
+            } else {
+                (PI * cutoff * t).sin() / (PI * t)
+            };
             let r = t / HALF as f64;
-            let w = if r.abs() >= 1.0 { 0.0 } else { bessel_i0(beta * (1.0 - r * r).sqrt()) / i0b };
+            let w = if r.abs() >= 1.0 {
+                0.0
+            } else {
+                bessel_i0(beta * (1.0 - r * r).sqrt()) / i0b
+            };
             *c = s * w;
         }
     }
