@@ -259,7 +259,7 @@ impl<const C: usize> Limiter<C> {
             mix: Smoothed::new(if params.enabled { 1.0 } else { 0.0 }),
             min_gain: 1.0,
         };
-        debug_assert!((delay as usize) < RING && (2 * ramp_max + 2 * half_width) < RING as u32);
+        debug_assert!((delay as usize) < RING && ramp_max + 2 * half_width + 1 < RING as u32);
         lim.reset();
         lim.set_params(params);
         lim.ramp = Ramp::Steady(lim.ramp_frames(params.lookahead_ms));
