@@ -5,7 +5,8 @@
 //! then) and `hot` (loud noise: the limiter's true-peak side chain can never
 //! skip work — the worst case).
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use dsp_core::dsp::agc::Agc;
 use dsp_core::dsp::chain::{Chain, ChainConfig};
 use dsp_core::dsp::compressor::Compressor;
 use dsp_core::dsp::limiter::Limiter;
@@ -77,47 +78,62 @@ fn bench_blocks(c: &mut Criterion) {
     let input = signal(1.0, 1.0, true);
     let left: Vec<f32> = input.iter().step_by(2).copied().collect();
     let right: Vec<f32> = input.iter().skip(1).step_by(2).copied().collect();
-    let mut group = c.benchmark_group("blocks");
-    group.throughput(Throughput::Elements(64));
+    for block in [128usize, 1024] {
+        let mut group = c.benchmark_group(format!("blocks/{block}-frame blocks"));
+        group.throughput(Throughput::Elements(block as u64));
 
-    let mut comp = Compressor::new(RATE, &params.compressor);
-    let mut gain = [0.0f32; 64];
-    let mut pos = 0;
-    group.bench_function("compressor (64 frames, stereo)", |b| {
-        b.iter(|| {
-            if pos + 64 > left.len() {
-                pos = 0;
-            }
-            comp.process(
-                &[&left[pos..pos + 64], &right[pos..pos + 64]],
-                64,
-                &mut gain,
-            );
-            pos += 64;
-            black_box(&gain);
-        })
-    });
-
-    let mut lim = Limiter::<2>::new(RATE, 2, &params.limiter).unwrap();
-    let mut pos = 0;
-    group.bench_function("limiter (64 frames, stereo)", |b| {
-        b.iter_batched_ref(
-            || {
-                if pos + 64 > left.len() {
+        let mut comp = Compressor::new(RATE, &params.compressor);
+        let mut gain = [0.0f32; 64];
+        let mut pos = 0;
+        group.bench_function("compressor", |b| {
+            b.iter(|| {
+                if pos + block > left.len() {
                     pos = 0;
                 }
-                let l: [f32; 64] = left[pos..pos + 64].try_into().unwrap();
-                let r: [f32; 64] = right[pos..pos + 64].try_into().unwrap();
-                pos += 64;
-                (l, r)
-            },
-            |(l, r)| {
-                lim.process(&mut [&mut l[..], &mut r[..]], 64, &mut gain);
-            },
-            BatchSize::SmallInput,
-        )
-    });
-    group.finish();
+                for start in (pos..pos + block).step_by(64) {
+                    comp.process(
+                        &[&left[start..start + 64], &right[start..start + 64]],
+                        64,
+                        &mut gain,
+                    );
+                }
+                pos += block;
+                black_box(&gain);
+            })
+        });
+
+        let mut lim = Limiter::<2>::new(RATE, 2, &params.limiter).unwrap();
+        let mut l = vec![0.0f32; block];
+        let mut r = vec![0.0f32; block];
+        let mut pos = 0;
+        group.bench_function("limiter", |b| {
+            b.iter(|| {
+                if pos + block > left.len() {
+                    pos = 0;
+                }
+                l.copy_from_slice(&left[pos..pos + block]);
+                r.copy_from_slice(&right[pos..pos + block]);
+                for start in (0..block).step_by(64) {
+                    lim.process(
+                        &mut [&mut l[start..start + 64], &mut r[start..start + 64]],
+                        64,
+                        &mut gain,
+                    );
+                }
+                pos += block;
+            })
+        });
+
+        let mut agc = Agc::new(RATE, &params.agc);
+        let mut g = vec![0.0f32; block];
+        group.bench_function("agc", |b| {
+            b.iter(|| {
+                agc.on_step(1e-3, 1.0, 0.9);
+                agc.fill_gain(black_box(&mut g));
+            })
+        });
+        group.finish();
+    }
 }
 
 criterion_group!(benches, bench_chain, bench_blocks);

@@ -63,6 +63,9 @@ pub struct AudioStatus {
     pub streams: usize,
     /// Latest `levels` data.
     pub levels: Option<Json>,
+    /// Further `status` members from the audio path (PipeWire state, sinks,
+    /// streams, counters, latency).
+    pub extra: Vec<(&'static str, Json)>,
 }
 
 /// One known profile: the last good parse and the last error, if any.
@@ -98,7 +101,11 @@ impl Control {
             None => State::default(),
             Some(path) => match state::load(path) {
                 Loaded::Fresh(s) | Loaded::Ok(s) => s,
-                Loaded::Corrupt { state, moved_to, reason } => {
+                Loaded::Corrupt {
+                    state,
+                    moved_to,
+                    reason,
+                } => {
                     notes.push(match moved_to {
                         Some(aside) => format!(
                             "state file {} is unusable ({reason}); moved it to {} and started from defaults",
@@ -124,7 +131,10 @@ impl Control {
         let errors = c.rescan();
         notes.extend(errors.iter().map(|e| e.to_string()));
         if c.active_profile().is_none() {
-            notes.push(format!("profile {:?} is not available; using the default profile", c.active_name()));
+            notes.push(format!(
+                "profile {:?} is not available; using the default profile",
+                c.active_name()
+            ));
         }
         c.recompute();
         c.events.clear();
@@ -151,13 +161,28 @@ impl Control {
         &self.state.routes
     }
 
+    /// Queues an event for the server to publish (the audio path's).
+    pub fn emit(&mut self, topic: Topic, name: &'static str, data: Json) {
+        self.events.push(Event { topic, name, data });
+    }
+
+    /// The active profile's routing rules and default route.
+    pub fn route_policy(&self) -> (&[headroom_config::routing::RouteRule], RouteMode) {
+        match self.active_profile() {
+            Some(p) => (&p.routes, p.default_route),
+            None => (&[], RouteMode::Processed),
+        }
+    }
+
     /// The active profile's name.
     pub fn active_name(&self) -> &str {
         self.state.profile.as_deref().unwrap_or("default")
     }
 
     fn active_profile(&self) -> Option<&Profile> {
-        self.profiles.get(self.active_name()).and_then(|e| e.good.as_ref())
+        self.profiles
+            .get(self.active_name())
+            .and_then(|e| e.good.as_ref())
     }
 
     /// Re-reads the profile directory. Keeps the last good version of a
@@ -165,7 +190,8 @@ impl Control {
     fn rescan(&mut self) -> Vec<ProfileError> {
         let mut fresh: BTreeMap<String, Entry> = BTreeMap::new();
         for (name, text) in headroom_config::BUILTIN {
-            let p = headroom_config::parse(name, text, Origin::Builtin).expect("built-in profiles are valid");
+            let p = headroom_config::parse(name, text, Origin::Builtin)
+                .expect("built-in profiles are valid");
             fresh.insert(
                 name.to_string(),
                 Entry {
@@ -185,7 +211,11 @@ impl Control {
             };
             files.sort();
             for path in files {
-                let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_string) else {
+                let Some(name) = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .map(str::to_string)
+                else {
                     continue;
                 };
                 if !headroom_config::valid_name(&name) {
@@ -198,10 +228,18 @@ impl Control {
                         key: None,
                         message: format!("cannot read: {e}"),
                     })
-                    .and_then(|text| headroom_config::parse(&name, &text, Origin::File(path.clone())));
+                    .and_then(|text| {
+                        headroom_config::parse(&name, &text, Origin::File(path.clone()))
+                    });
                 match parsed {
                     Ok(p) => {
-                        fresh.insert(name, Entry { good: Some(p), error: None });
+                        fresh.insert(
+                            name,
+                            Entry {
+                                good: Some(p),
+                                error: None,
+                            },
+                        );
                     }
                     Err(e) => {
                         errors.push(e.clone());
@@ -212,7 +250,13 @@ impl Control {
                             .and_then(|old| old.good.clone())
                             .filter(|p| p.origin != Origin::Builtin)
                             .or_else(|| fresh.get(&name).and_then(|b| b.good.clone()));
-                        fresh.insert(name, Entry { good: previous, error: Some(e) });
+                        fresh.insert(
+                            name,
+                            Entry {
+                                good: previous,
+                                error: Some(e),
+                            },
+                        );
                     }
                 }
             }
@@ -252,7 +296,10 @@ impl Control {
     fn source_of(&self, k: &Key) -> SettingSource {
         if self.state.overrides.contains_key(k.key()) {
             SettingSource::Override
-        } else if self.active_profile().is_some_and(|p| p.keys.iter().any(|x| x == k.key())) {
+        } else if self
+            .active_profile()
+            .is_some_and(|p| p.keys.iter().any(|x| x == k.key()))
+        {
             SettingSource::Profile
         } else {
             SettingSource::Default
@@ -275,7 +322,10 @@ impl Control {
             self.state = previous;
             return Err(OpError::new(
                 ErrorCode::Internal,
-                format!("cannot save state to {}: {e}; nothing was changed", path.display()),
+                format!(
+                    "cannot save state to {}: {e}; nothing was changed",
+                    path.display()
+                ),
             ));
         }
         Ok(())
@@ -286,8 +336,11 @@ impl Control {
     /// `status`.
     pub fn status(&self, uptime_s: u64) -> Json {
         let a = &self.audio;
-        Json::obj([
-            ("state", if a.running { "running" } else { "waiting" }.into()),
+        let mut status = Json::obj([
+            (
+                "state",
+                if a.running { "running" } else { "waiting" }.into(),
+            ),
             ("bypass", self.state.bypass.into()),
             ("profile", self.active_name().into()),
             ("sample_rate_hz", a.sample_rate_hz.into()),
@@ -296,7 +349,11 @@ impl Control {
             ("streams", a.streams.into()),
             ("uptime_s", uptime_s.into()),
             ("levels", a.levels.clone().unwrap_or_else(empty_levels)),
-        ])
+        ]);
+        if let Json::Obj(members) = &mut status {
+            members.extend(a.extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        }
+        status
     }
 
     /// `profile.list`.
@@ -316,7 +373,10 @@ impl Control {
                 ])
             })
             .collect();
-        Json::obj([("active", self.active_name().into()), ("profiles", Json::Arr(profiles))])
+        Json::obj([
+            ("active", self.active_name().into()),
+            ("profiles", Json::Arr(profiles)),
+        ])
     }
 
     fn find_profile(&self, name: &str) -> Result<&Profile, OpError> {
@@ -333,7 +393,9 @@ impl Control {
         let settings = p
             .keys
             .iter()
-            .filter_map(|k| settings::find(k).map(|key| (k.clone(), value_json(key.get(&p.params)))))
+            .filter_map(|k| {
+                settings::find(k).map(|key| (k.clone(), value_json(key.get(&p.params))))
+            })
             .collect();
         Ok(Json::obj([
             ("name", name.into()),
@@ -358,7 +420,10 @@ impl Control {
                 data: Json::obj([("active", name.into()), ("previous", previous_name.into())]),
             });
         }
-        Ok(Json::obj([("active", name.into()), ("changed", changed.into())]))
+        Ok(Json::obj([
+            ("active", name.into()),
+            ("changed", changed.into()),
+        ]))
     }
 
     /// `profile.reload` (also SIGHUP and file changes).
@@ -374,7 +439,10 @@ impl Control {
         self.events.push(Event {
             topic: Topic::Profile,
             name: "reloaded",
-            data: Json::obj([("profiles", Json::Arr(names.clone())), ("errors", errors.len().into())]),
+            data: Json::obj([
+                ("profiles", Json::Arr(names.clone())),
+                ("errors", errors.len().into()),
+            ]),
         });
         for e in &errors {
             self.events.push(Event {
@@ -390,13 +458,22 @@ impl Control {
         }
         let errors = errors
             .iter()
-            .map(|e| Json::obj([("path", e.origin.as_str().into()), ("message", e.to_string().into())]))
+            .map(|e| {
+                Json::obj([
+                    ("path", e.origin.as_str().into()),
+                    ("message", e.to_string().into()),
+                ])
+            })
             .collect();
-        Json::obj([("profiles", Json::Arr(names)), ("errors", Json::Arr(errors))])
+        Json::obj([
+            ("profiles", Json::Arr(names)),
+            ("errors", Json::Arr(errors)),
+        ])
     }
 
     fn key(&self, key: &str) -> Result<Key, OpError> {
-        settings::find(key).ok_or_else(|| OpError::new(ErrorCode::NotFound, format!("no setting {key:?}")))
+        settings::find(key)
+            .ok_or_else(|| OpError::new(ErrorCode::NotFound, format!("no setting {key:?}")))
     }
 
     /// `setting.get`.
@@ -407,7 +484,9 @@ impl Control {
 
     /// `setting.list`.
     pub fn setting_list(&self, prefix: Option<&str>) -> Json {
-        let mut keys: Vec<Key> = settings::keys().filter(|k| prefix.is_none_or(|p| k.key().starts_with(p))).collect();
+        let mut keys: Vec<Key> = settings::keys()
+            .filter(|k| prefix.is_none_or(|p| k.key().starts_with(p)))
+            .collect();
         keys.sort_by_key(|k| k.key());
         let items = keys
             .iter()
@@ -424,7 +503,10 @@ impl Control {
                     item.push(("max".into(), max.into()));
                 }
                 if let Kind::Choice(names) = k.kind() {
-                    item.push(("choices".into(), Json::Arr(names.iter().map(|n| (*n).into()).collect())));
+                    item.push((
+                        "choices".into(),
+                        Json::Arr(names.iter().map(|n| (*n).into()).collect()),
+                    ));
                 }
                 item.push(("description".into(), k.description().into()));
                 Json::Obj(item)
@@ -439,19 +521,26 @@ impl Control {
         let v = match (&value, k.kind()) {
             (ScalarIn::Bool(b), _) => Value::Bool(*b),
             (ScalarIn::Number(x), _) => Value::Number(*x),
-            (ScalarIn::Text(s), Kind::Choice(_)) => settings::choice_value(&k, s)
-                .map_err(|e| OpError::new(ErrorCode::BadArgument, format!("{key}: {}", k.explain(e))))?,
+            (ScalarIn::Text(s), Kind::Choice(_)) => settings::choice_value(&k, s).map_err(|e| {
+                OpError::new(ErrorCode::BadArgument, format!("{key}: {}", k.explain(e)))
+            })?,
             (ScalarIn::Text(_), _) => {
                 return Err(OpError::new(
                     ErrorCode::BadArgument,
-                    format!("{key}: {}", k.explain(dsp_core::error::ParamError::WrongType)),
+                    format!(
+                        "{key}: {}",
+                        k.explain(dsp_core::error::ParamError::WrongType)
+                    ),
                 ))
             }
         };
-        k.validate(v)
-            .map_err(|e| OpError::new(ErrorCode::BadArgument, format!("{key}: {}", k.explain(e))))?;
+        k.validate(v).map_err(|e| {
+            OpError::new(ErrorCode::BadArgument, format!("{key}: {}", k.explain(e)))
+        })?;
         let previous = self.state.clone();
-        self.state.overrides.insert(key.to_string(), OwnedValue::from_value(v));
+        self.state
+            .overrides
+            .insert(key.to_string(), OwnedValue::from_value(v));
         self.save(previous)?;
         self.recompute();
         Ok(self.setting_json(&k))
@@ -495,7 +584,10 @@ impl Control {
                 data: Json::obj([("bypass", bypass.into())]),
             });
         }
-        Ok(Json::obj([("bypass", bypass.into()), ("changed", changed.into())]))
+        Ok(Json::obj([
+            ("bypass", bypass.into()),
+            ("changed", changed.into()),
+        ]))
     }
 
     /// `route.list` (rules; live streams come from the audio path).
@@ -504,7 +596,9 @@ impl Control {
             self.state
                 .routes
                 .iter()
-                .map(|(app, mode)| Json::obj([("app", app.as_str().into()), ("mode", mode.as_str().into())]))
+                .map(|(app, mode)| {
+                    Json::obj([("app", app.as_str().into()), ("mode", mode.as_str().into())])
+                })
                 .collect(),
         )
     }
@@ -529,7 +623,10 @@ impl Control {
     /// `route.unset`.
     pub fn route_unset(&mut self, app: &str) -> Result<Json, OpError> {
         if !self.state.routes.contains_key(app) {
-            return Err(OpError::new(ErrorCode::NotFound, format!("no rule for app {app:?}")));
+            return Err(OpError::new(
+                ErrorCode::NotFound,
+                format!("no rule for app {app:?}"),
+            ));
         }
         let previous = self.state.clone();
         self.state.routes.remove(app);

@@ -7,6 +7,7 @@
 //! the signalfd source) before anything could spawn a thread, so no thread
 //! ever inherits an unblocked SIGTERM.
 
+use crate::audio::AudioEngine;
 use crate::control::{Control, OpError, ScalarIn};
 use crate::json::{owned, Json};
 use crate::server::{self, Conn};
@@ -20,6 +21,7 @@ use calloop::{EventLoop, Interest, LoopHandle, LoopSignal, Mode, PostAction, Reg
 use dsp_core::proto::{self, decode_request, ErrorCode, Op, Request, Topic};
 use headroom_config::state::RouteMode;
 use std::collections::HashMap;
+use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +29,9 @@ use std::time::{Duration, Instant};
 const RELOAD_DEBOUNCE: Duration = Duration::from_millis(200);
 /// Housekeeping period (stalled writers, refusals).
 const HOUSEKEEPING: Duration = Duration::from_secs(1);
+/// How often the audio path checks whether a PipeWire reconnect is due (the
+/// attempts themselves back off from 100 ms to 5 s).
+const AUDIO_POLL: Duration = Duration::from_millis(100);
 
 struct Client {
     conn: Conn,
@@ -44,6 +49,8 @@ pub struct Daemon {
     handle: LoopHandle<'static, Daemon>,
     signal: LoopSignal,
     reload_timer: Option<RegistrationToken>,
+    audio: AudioEngine,
+    pw_source: Option<RegistrationToken>,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT.
@@ -51,11 +58,13 @@ pub struct Daemon {
 /// # Errors
 /// Startup failures (socket in use, no runtime directory, event loop).
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let mut event_loop: EventLoop<'static, Daemon> = EventLoop::try_new().context("cannot create the event loop")?;
+    let mut event_loop: EventLoop<'static, Daemon> =
+        EventLoop::try_new().context("cannot create the event loop")?;
     let handle = event_loop.handle();
 
     // First: block and route signals through a signalfd, before any thread.
-    let signals = Signals::new(&[Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP]).context("cannot set up signal handling")?;
+    let signals = Signals::new(&[Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP])
+        .context("cannot set up signal handling")?;
     handle
         .insert_source(signals, |event, _, d: &mut Daemon| match event.signal() {
             Signal::SIGHUP => {
@@ -78,18 +87,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     info!("listening on {}", socket.path.display());
 
     let profile_dir = headroom_config::paths::profile_dir();
-    let state_path = headroom_config::paths::state_dir().map(|d| headroom_config::state::file_in(&d));
+    let state_path =
+        headroom_config::paths::state_dir().map(|d| headroom_config::state::file_in(&d));
     let (control, notes) = Control::new(profile_dir.clone(), state_path);
     for n in notes {
         warn!("{n}");
     }
 
-    let listener = socket.listener.try_clone().context("cannot duplicate the listening socket")?;
+    let listener = socket
+        .listener
+        .try_clone()
+        .context("cannot duplicate the listening socket")?;
     handle
-        .insert_source(Generic::new(listener, Interest::READ, Mode::Level), |_, l, d: &mut Daemon| {
-            d.accept(l);
-            Ok(PostAction::Continue)
-        })
+        .insert_source(
+            Generic::new(listener, Interest::READ, Mode::Level),
+            |_, l, d: &mut Daemon| {
+                d.accept(l);
+                Ok(PostAction::Continue)
+            },
+        )
         .map_err(|e| anyhow::anyhow!("cannot watch the socket: {e}"))?;
 
     if let Some(dir) = &profile_dir {
@@ -99,12 +115,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         match DirWatch::new(dir) {
             Ok(w) => {
                 handle
-                    .insert_source(Generic::new(w, Interest::READ, Mode::Level), |_, w, d: &mut Daemon| {
-                        if w.drain() {
-                            d.schedule_reload();
-                        }
-                        Ok(PostAction::Continue)
-                    })
+                    .insert_source(
+                        Generic::new(w, Interest::READ, Mode::Level),
+                        |_, w, d: &mut Daemon| {
+                            if w.drain() {
+                                d.schedule_reload();
+                            }
+                            Ok(PostAction::Continue)
+                        },
+                    )
                     .map_err(|e| anyhow::anyhow!("cannot watch profiles: {e}"))?;
             }
             Err(e) => warn!("not watching {} for changes: {e}", dir.display()),
@@ -112,10 +131,33 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     handle
-        .insert_source(Timer::from_duration(HOUSEKEEPING), |_, _, d: &mut Daemon| {
-            d.housekeeping();
-            TimeoutAction::ToDuration(HOUSEKEEPING)
+        .insert_source(
+            Timer::from_duration(HOUSEKEEPING),
+            |_, _, d: &mut Daemon| {
+                d.housekeeping();
+                TimeoutAction::ToDuration(HOUSEKEEPING)
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("cannot start timer: {e}"))?;
+
+    handle
+        .insert_source(Timer::from_duration(AUDIO_POLL), |_, _, d: &mut Daemon| {
+            d.audio_poll();
+            TimeoutAction::ToDuration(AUDIO_POLL)
         })
+        .map_err(|e| anyhow::anyhow!("cannot start timer: {e}"))?;
+    handle
+        .insert_source(
+            Timer::from_duration(Duration::from_millis(50)),
+            |_, _, d: &mut Daemon| {
+                if let Some(levels) = d.audio.tick_meters(&mut d.control) {
+                    d.control.emit(Topic::Meters, "levels", levels);
+                    d.publish();
+                }
+                let hz = d.control.params().host.meters_publish_hz.clamp(1.0, 60.0);
+                TimeoutAction::ToDuration(Duration::from_secs_f32(1.0 / hz))
+            },
+        )
         .map_err(|e| anyhow::anyhow!("cannot start timer: {e}"))?;
 
     let mut daemon = Daemon {
@@ -124,11 +166,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         next_id: 1,
         scratch: server::scratch(),
         started: Instant::now(),
-        caps_token: std::env::var("HEADROOM_CAPS_TOKEN").ok().filter(|t| !t.is_empty()),
+        caps_token: std::env::var("HEADROOM_CAPS_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
         handle: handle.clone(),
         signal: event_loop.get_signal(),
         reload_timer: None,
+        audio: AudioEngine::new(args.promote_default),
+        pw_source: None,
     };
+    daemon.audio_poll();
     info!("ready (profile {})", daemon.control.active_name());
     crate::notify::notify("READY=1");
 
@@ -137,6 +184,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("event loop failed")?;
 
     crate::notify::notify("STOPPING=1");
+    daemon.audio.shutdown();
     daemon.shutdown();
     drop(socket);
     info!("stopped");
@@ -159,17 +207,32 @@ impl Daemon {
                 continue;
             }
             let stream = Rc::new(stream);
-            let live = self.clients.values().filter(|c| c.conn.refuse_deadline.is_none()).count();
+            let live = self
+                .clients
+                .values()
+                .filter(|c| c.conn.refuse_deadline.is_none())
+                .count();
             let conn = if let Some(uid) = server::foreign_peer(&stream) {
                 warn!("refused a connection from uid {uid}");
-                Conn::refused(stream.clone(), ErrorCode::Denied, format!("peer uid {uid} is not the daemon's user"))
+                Conn::refused(
+                    stream.clone(),
+                    ErrorCode::Denied,
+                    format!("peer uid {uid} is not the daemon's user"),
+                )
             } else if live >= server::MAX_CONNECTIONS {
                 if self.clients.len() >= server::MAX_CONNECTIONS + 16 {
                     // Even the refusal queue is full: just close.
                     continue;
                 }
-                warn!("refused a connection: {} connections already", server::MAX_CONNECTIONS);
-                Conn::refused(stream.clone(), ErrorCode::Busy, format!("too many connections ({})", server::MAX_CONNECTIONS))
+                warn!(
+                    "refused a connection: {} connections already",
+                    server::MAX_CONNECTIONS
+                );
+                Conn::refused(
+                    stream.clone(),
+                    ErrorCode::Busy,
+                    format!("too many connections ({})", server::MAX_CONNECTIONS),
+                )
             } else {
                 Conn::new(stream.clone())
             };
@@ -177,10 +240,13 @@ impl Daemon {
             self.next_id += 1;
             let token = self
                 .handle
-                .insert_source(Generic::new(stream, Interest::BOTH, Mode::Edge), move |readiness, _, d: &mut Daemon| {
-                    d.on_ready(id, readiness.readable, readiness.writable);
-                    Ok(PostAction::Continue)
-                })
+                .insert_source(
+                    Generic::new(stream, Interest::BOTH, Mode::Edge),
+                    move |readiness, _, d: &mut Daemon| {
+                        d.on_ready(id, readiness.readable, readiness.writable);
+                        Ok(PostAction::Continue)
+                    },
+                )
                 .ok();
             if token.is_none() {
                 warn!("cannot watch a new connection; closing it");
@@ -193,7 +259,9 @@ impl Daemon {
 
     fn on_ready(&mut self, id: u64, readable: bool, writable: bool) {
         let now = Instant::now();
-        let Some(client) = self.clients.get_mut(&id) else { return };
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
         if writable {
             client.conn.flush(now);
             client.conn.pump(&mut self.scratch);
@@ -207,7 +275,9 @@ impl Daemon {
     fn serve(&mut self, id: u64) {
         let now = Instant::now();
         loop {
-            let Some(client) = self.clients.get_mut(&id) else { return };
+            let Some(client) = self.clients.get_mut(&id) else {
+                return;
+            };
             if !client.conn.can_read() {
                 break;
             }
@@ -218,6 +288,7 @@ impl Daemon {
             for frame in frames {
                 self.answer(id, &frame);
             }
+            self.audio.sync(&mut self.control);
             self.publish();
         }
         if let Some(client) = self.clients.get_mut(&id) {
@@ -242,7 +313,9 @@ impl Daemon {
             return; // keep-alive
         }
         let scratch = &mut self.scratch;
-        let Some(client) = self.clients.get_mut(&id) else { return };
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
         let req = match decode_request(frame) {
             Ok(r) => r,
             Err(e) => {
@@ -256,14 +329,18 @@ impl Daemon {
                 let given = req.caps.map(owned);
                 if given.as_deref() != Some(token.as_str()) {
                     let msg = format!("capability token not accepted for {}", req.op.name());
-                    client.conn.respond_err(scratch, req.id, ErrorCode::Denied, &msg);
+                    client
+                        .conn
+                        .respond_err(scratch, req.id, ErrorCode::Denied, &msg);
                     return;
                 }
             }
         }
         let result = self.dispatch(id, &req);
         let scratch = &mut self.scratch;
-        let Some(client) = self.clients.get_mut(&id) else { return };
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
         match result {
             Ok(json) => client.conn.respond_ok(scratch, req.id, &json),
             Err(e) => client.conn.respond_err(scratch, req.id, e.code, &e.message),
@@ -279,18 +356,24 @@ impl Daemon {
                 ("protocol", proto::PROTOCOL_VERSION.into()),
             ])),
             Op::Hello => Ok(hello_json()),
-            Op::Status => Ok(c.status(self.started.elapsed().as_secs())),
+            Op::Status => {
+                self.audio.update_status(&mut self.control);
+                Ok(self.control.status(self.started.elapsed().as_secs()))
+            }
             Op::ProfileList => Ok(c.profile_list()),
             Op::ProfileShow { name } => c.profile_show(name.map(owned).as_deref()),
             Op::ProfileUse { name } => c.profile_use(&owned(name)),
             Op::ProfileReload => Ok(c.profile_reload()),
-            Op::RouteList => Ok(Json::obj([("rules", c.route_rules()), ("streams", Json::Arr(Vec::new()))])),
+            Op::RouteList => Ok(Json::obj([
+                ("rules", c.route_rules()),
+                ("streams", self.audio.streams_json()),
+            ])),
             Op::RouteSet { app, mode } => c.route_set(&owned(app), route_mode(mode)),
             Op::RouteUnset { app } => c.route_unset(&owned(app)),
-            Op::RouteStream { stream, .. } => Err(OpError::new(
-                ErrorCode::NotFound,
-                format!("no live stream {stream} (PipeWire is not connected)"),
-            )),
+            Op::RouteStream { stream, mode } => {
+                self.audio
+                    .route_stream(&mut self.control, stream, route_mode(mode))
+            }
             Op::SettingGet { key } => c.setting_get(&owned(key)),
             Op::SettingSet { key, value } => {
                 let v = match value {
@@ -337,7 +420,9 @@ impl Daemon {
             debug!("event {} {}", ev.topic, ev.name);
             let mut cache: [Option<server::Frame>; 2] = [None, None];
             for client in self.clients.values_mut() {
-                let Some(framing) = client.conn.framing() else { continue };
+                let Some(framing) = client.conn.framing() else {
+                    continue;
+                };
                 if !client.conn.wants(ev.topic, now) {
                     continue;
                 }
@@ -346,7 +431,13 @@ impl Daemon {
                     proto::Framing::LengthPrefixed => 1,
                 };
                 if cache[slot].is_none() {
-                    match proto::encode_event(&mut self.scratch, framing, ev.topic, ev.name, &ev.data) {
+                    match proto::encode_event(
+                        &mut self.scratch,
+                        framing,
+                        ev.topic,
+                        ev.name,
+                        &ev.data,
+                    ) {
                         Ok(n) => cache[slot] = Some(Rc::from(&self.scratch[..n])),
                         Err(e) => {
                             warn!("cannot encode event {}: {e}", ev.name);
@@ -376,13 +467,44 @@ impl Daemon {
         }
         self.reload_timer = self
             .handle
-            .insert_source(Timer::from_duration(RELOAD_DEBOUNCE), |_, _, d: &mut Daemon| {
-                d.reload_timer = None;
-                info!("profile directory changed: reloading");
-                d.reload_profiles();
-                TimeoutAction::Drop
-            })
+            .insert_source(
+                Timer::from_duration(RELOAD_DEBOUNCE),
+                |_, _, d: &mut Daemon| {
+                    d.reload_timer = None;
+                    info!("profile directory changed: reloading");
+                    d.reload_profiles();
+                    TimeoutAction::Drop
+                },
+            )
             .ok();
+    }
+
+    /// Connects to PipeWire when a (re)connect is due and watches its loop.
+    fn audio_poll(&mut self) {
+        if let Some(fd) = self.audio.poll_connect(&mut self.control) {
+            self.watch_pipewire(fd);
+        }
+    }
+
+    fn watch_pipewire(&mut self, fd: OwnedFd) {
+        let source = Generic::new(fd, Interest::READ, Mode::Level);
+        match self.handle.insert_source(source, |_, _, d: &mut Daemon| {
+            let alive = d.audio.dispatch(&mut d.control);
+            d.publish();
+            if alive {
+                Ok(PostAction::Continue)
+            } else {
+                d.pw_source = None;
+                Ok(PostAction::Remove)
+            }
+        }) {
+            Ok(t) => {
+                self.pw_source = Some(t);
+                // Pick up what is already pending.
+                self.audio.dispatch(&mut self.control);
+            }
+            Err(e) => warn!("cannot watch PipeWire: {e}"),
+        }
     }
 
     fn reload_profiles(&mut self) {
@@ -391,13 +513,16 @@ impl Daemon {
             if let Some((_, Json::Arr(errors))) = m.iter().find(|(k, _)| k == "errors") {
                 for e in errors {
                     if let Json::Obj(fields) = e {
-                        if let Some((_, Json::Str(msg))) = fields.iter().find(|(k, _)| k == "message") {
+                        if let Some((_, Json::Str(msg))) =
+                            fields.iter().find(|(k, _)| k == "message")
+                        {
                             warn!("profile rejected: {msg}");
                         }
                     }
                 }
             }
         }
+        self.audio.sync(&mut self.control);
         self.publish();
     }
 
@@ -406,7 +531,10 @@ impl Daemon {
         let mut close = Vec::new();
         for (id, client) in self.clients.iter_mut() {
             if client.conn.stalled(now) {
-                warn!("connection {id}: no output accepted for {} s; closing", server::WRITE_STALL.as_secs());
+                warn!(
+                    "connection {id}: no output accepted for {} s; closing",
+                    server::WRITE_STALL.as_secs()
+                );
                 close.push(*id);
                 continue;
             }
@@ -447,7 +575,10 @@ fn subs_json(subs: &proto::Subscriptions) -> Json {
     let topics = Json::Arr(
         subs.iter()
             .map(|s| match s.max_hz {
-                Some(hz) => Json::obj([("topic", s.topic.as_str().into()), ("max_hz", (hz as u64).into())]),
+                Some(hz) => Json::obj([
+                    ("topic", s.topic.as_str().into()),
+                    ("max_hz", (hz as u64).into()),
+                ]),
                 None => s.topic.as_str().into(),
             })
             .collect(),
@@ -461,7 +592,18 @@ fn hello_json() -> Json {
         ("version", server::VERSION.into()),
         ("protocol", proto::PROTOCOL_VERSION.into()),
         ("max_frame", (proto::MAX_FRAME_BYTES as u64).into()),
-        ("ops", Json::Arr(proto::OpName::ALL.iter().map(|o| o.as_str().into()).collect())),
-        ("topics", Json::Arr(Topic::ALL.iter().map(|t| t.as_str().into()).collect())),
+        (
+            "ops",
+            Json::Arr(
+                proto::OpName::ALL
+                    .iter()
+                    .map(|o| o.as_str().into())
+                    .collect(),
+            ),
+        ),
+        (
+            "topics",
+            Json::Arr(Topic::ALL.iter().map(|t| t.as_str().into()).collect()),
+        ),
     ])
 }

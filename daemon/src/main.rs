@@ -5,6 +5,8 @@
 //! before any thread starts), timers and the profile-directory watch. There
 //! is no thread per client, no polling timer for I/O and no global mutex.
 
+mod alloc_guard;
+mod audio;
 mod control;
 mod daemon;
 mod json;

@@ -145,7 +145,7 @@ fn every_error_code_is_reachable_and_keeps_the_connection() {
         b"{\"id\":97,\"op\":\"route.unset\",\"args\":{\"app\":\"nobody\"},\"caps\":\"secret\"}\n",
     );
     assert_eq!(c.response(97)["error"]["code"], "not_found");
-    c.send_raw(b"{\"id\":98,\"op\":\"route.stream\",\"args\":{\"stream\":4242,\"mode\":\"level\"},\"caps\":\"secret\"}\n");
+    c.send_raw(b"{\"id\":98,\"op\":\"route.stream\",\"args\":{\"stream\":4242,\"mode\":\"processed\"},\"caps\":\"secret\"}\n");
     assert_eq!(c.response(98)["error"]["code"], "not_found");
     // Mutating without the token: denied; with it: fine.
     assert_eq!(c.err("bypass.set", json!({"bypass": true})), "denied");

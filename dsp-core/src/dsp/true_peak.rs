@@ -53,8 +53,9 @@
 //! takes each frame's largest point and a bound on its refinement; only
 //! frames whose bound matters are refined (one division each), or all of
 //! them in one vectorized pass when most do. At 48 kHz this is about
-//! 4 ns per channel-frame on a 2.6 GHz Zen 2 core without target-specific
-//! flags, and next to nothing on skipped chunks.
+//! 4 ns per channel-frame on the 2.6 GHz AMD EPYC reference machine
+//! (baseline x86-64, no target-specific flags), and next to nothing on
+//! skipped chunks.
 
 use crate::error::ConfigError;
 

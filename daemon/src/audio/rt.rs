@@ -1,0 +1,340 @@
+//! The realtime side of the audio path: what runs inside PipeWire's process
+//! callback of `headroom.output`.
+//!
+//! # Realtime
+//! [`Rt::process`] never allocates, locks, logs or makes a syscall, and never
+//! blocks: commands arrive through a fixed-size SPSC queue and are applied at
+//! the start of a block (the chain glides to new parameters itself, so a
+//! change is click-free); meter snapshots leave through another fixed-size
+//! queue, and a full queue is counted in [`Shared`], never waited on. A new
+//! [`Dsp`] (rate or layout changed) arrives boxed through the command queue;
+//! the old one goes back to the control thread through the trash queue to be
+//! freed there (if that queue were ever full, the old box is leaked and
+//! counted rather than freed on this thread). Debug and test builds check the
+//! no-allocation rule with [`crate::alloc_guard`].
+//!
+//! Volume: the Headroom sink's desktop volume and mute are applied *after*
+//! the chain (the sink stream's own soft volume is pinned at unity), ramped
+//! linearly over one block so a change never clicks.
+
+use dsp_core::dsp::chain::{Chain, ChainConfig, ChainMeters};
+use dsp_core::dsp::loudness::LoudnessMeter;
+use dsp_core::params::Params;
+use dsp_core::queue::{Receiver, Sender, Spsc};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Most channels the sink offers (dsp-core's limit).
+pub const MAX_CHANNELS: usize = dsp_core::MAX_CHANNELS;
+
+/// Snapshots per second of audio time sent to the control thread (≥ the
+/// highest `meters.publish_hz`).
+const SNAPSHOTS_PER_S: u32 = 60;
+
+/// The processing for one negotiated format, built on the control thread.
+pub struct Dsp {
+    /// The leveling chain.
+    pub chain: Chain<MAX_CHANNELS>,
+    /// BS.1770 meter of what leaves Headroom (before the desktop volume).
+    pub out_meter: LoudnessMeter<MAX_CHANNELS>,
+    /// Interleaved channels of the buffers.
+    pub channels: usize,
+    /// Sample rate.
+    pub rate_hz: u32,
+}
+
+impl Dsp {
+    /// Builds the chain and output meter for `rate_hz` × `channels`.
+    ///
+    /// # Errors
+    /// A message when dsp-core does not support the format.
+    pub fn new(rate_hz: u32, channels: usize, params: &Params) -> Result<Box<Dsp>, String> {
+        let cfg = ChainConfig {
+            sample_rate_hz: rate_hz,
+            channels,
+        };
+        let chain = Chain::with_params(cfg, params).map_err(|e| format!("{e}"))?;
+        let out_meter = LoudnessMeter::new(rate_hz, channels).map_err(|e| format!("{e:?}"))?;
+        Ok(Box::new(Dsp {
+            chain,
+            out_meter,
+            channels,
+            rate_hz,
+        }))
+    }
+}
+
+/// A command for the realtime side.
+pub enum Cmd {
+    /// New chain parameters (validated by the control side).
+    Params(Params),
+    /// A new chain for a new format.
+    Dsp(Box<Dsp>),
+}
+
+/// What the realtime side measured over a short interval.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot {
+    /// Chain meters (input loudness, AGC gain, reductions).
+    pub chain: ChainMeters,
+    /// Output momentary loudness, LUFS (`-inf` when unknown).
+    pub out_momentary_lufs: f64,
+    /// Output short-term loudness.
+    pub out_shortterm_lufs: f64,
+    /// Output integrated loudness since the format was set.
+    pub out_integrated_lufs: f64,
+    /// Output true peak over the interval, dBTP.
+    pub out_true_peak_dbtp: f32,
+}
+
+/// Atomics both sides read; the realtime side writes the counters, the
+/// control side the volume.
+#[derive(Debug)]
+pub struct Shared {
+    /// Process cycles run.
+    pub cycles: AtomicU64,
+    /// Frames processed.
+    pub frames: AtomicU64,
+    /// Cycles without an output buffer, or without input while linked.
+    pub xruns: AtomicU64,
+    /// Meter snapshots lost to a full queue.
+    pub meter_overruns: AtomicU64,
+    /// Old chains leaked because the trash queue was full.
+    pub trash_leaks: AtomicU64,
+    /// Frames in the last cycle.
+    pub quantum: AtomicU32,
+    /// Desktop volume per channel (f32 bits), applied after the chain.
+    pub volume: [AtomicU32; MAX_CHANNELS],
+    /// Desktop mute.
+    pub mute: AtomicBool,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            cycles: AtomicU64::new(0),
+            frames: AtomicU64::new(0),
+            xruns: AtomicU64::new(0),
+            meter_overruns: AtomicU64::new(0),
+            trash_leaks: AtomicU64::new(0),
+            quantum: AtomicU32::new(0),
+            volume: std::array::from_fn(|_| AtomicU32::new(1f32.to_bits())),
+            mute: AtomicBool::new(false),
+        }
+    }
+}
+
+/// Queue storage; leaked once per PipeWire connection so both ends are
+/// `'static` (a few KiB, only on reconnect).
+struct Queues {
+    cmds: Spsc<Cmd, 9>,
+    meters: Spsc<Snapshot, 33>,
+    trash: Spsc<Box<Dsp>, 9>,
+}
+
+/// The control thread's ends of the queues.
+pub struct ControlEnds {
+    /// Commands to the realtime side.
+    pub cmds: Sender<'static, Cmd>,
+    /// Meter snapshots from it.
+    pub meters: Receiver<'static, Snapshot>,
+    /// Old chains to free.
+    pub trash: Receiver<'static, Box<Dsp>>,
+}
+
+/// The realtime state, owned by the output stream's process callback.
+pub struct Rt {
+    dsp: Option<Box<Dsp>>,
+    cmds: Receiver<'static, Cmd>,
+    meters: Sender<'static, Snapshot>,
+    trash: Sender<'static, Box<Dsp>>,
+    shared: Arc<Shared>,
+    gains: [f32; MAX_CHANNELS],
+    since_snapshot: u32,
+}
+
+/// Creates a connected pair: the realtime state and the control ends.
+pub fn pair(shared: Arc<Shared>) -> (Rt, ControlEnds) {
+    let q: &'static mut Queues = Box::leak(Box::new(Queues {
+        cmds: Spsc::new(),
+        meters: Spsc::new(),
+        trash: Spsc::new(),
+    }));
+    let (ctx, crx) = q.cmds.split();
+    let (mtx, mrx) = q.meters.split();
+    let (ttx, trx) = q.trash.split();
+    (
+        Rt {
+            dsp: None,
+            cmds: crx,
+            meters: mtx,
+            trash: ttx,
+            shared,
+            gains: [1.0; MAX_CHANNELS],
+            since_snapshot: 0,
+        },
+        ControlEnds {
+            cmds: ctx,
+            meters: mrx,
+            trash: trx,
+        },
+    )
+}
+
+impl Rt {
+    fn apply_commands(&mut self) {
+        while let Some(cmd) = self.cmds.try_recv() {
+            match cmd {
+                Cmd::Params(p) => {
+                    if let Some(d) = &mut self.dsp {
+                        // Validated by the sender; an error changes nothing.
+                        let _ = d.chain.set_params(&p);
+                    }
+                }
+                Cmd::Dsp(new) => {
+                    if let Some(old) = self.dsp.replace(new) {
+                        if let Err(old) = self.trash.try_send(old) {
+                            // Never free on this thread.
+                            std::mem::forget(old);
+                            self.shared.trash_leaks.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    self.since_snapshot = 0;
+                }
+            }
+        }
+    }
+
+    /// Processes one interleaved block in place: chain, output meter,
+    /// volume. With no chain for this layout the block is silenced.
+    ///
+    /// # Realtime
+    /// No allocation, no locks, no syscalls; O(frames × channels).
+    pub fn process(&mut self, buf: &mut [f32]) {
+        self.apply_commands();
+        let Some(d) = &mut self.dsp else {
+            buf.fill(0.0);
+            return;
+        };
+        let ch = d.channels;
+        let frames = buf.len() / ch;
+        let buf = &mut buf[..frames * ch];
+        d.chain.process_interleaved(buf);
+        d.out_meter.process_interleaved(buf);
+        // Desktop volume after the chain, ramped over the block.
+        let mute = self.shared.mute.load(Ordering::Relaxed);
+        for c in 0..ch {
+            let target = if mute {
+                0.0
+            } else {
+                f32::from_bits(self.shared.volume[c].load(Ordering::Relaxed))
+            };
+            let start = self.gains[c];
+            if start == 1.0 && target == 1.0 {
+                continue;
+            }
+            let step = if frames > 0 {
+                (target - start) / frames as f32
+            } else {
+                0.0
+            };
+            for (i, s) in buf[c..].iter_mut().step_by(ch).enumerate() {
+                *s *= start + step * (i + 1) as f32;
+            }
+            self.gains[c] = target;
+        }
+        self.shared
+            .frames
+            .fetch_add(frames as u64, Ordering::Relaxed);
+        self.shared.quantum.store(frames as u32, Ordering::Relaxed);
+        self.since_snapshot = self.since_snapshot.saturating_add(frames as u32);
+        if self.since_snapshot >= d.rate_hz / SNAPSHOTS_PER_S {
+            self.since_snapshot = 0;
+            let tp = d.out_meter.true_peak_window();
+            d.out_meter.reset_window_peaks();
+            let snap = Snapshot {
+                chain: d.chain.take_meters(),
+                out_momentary_lufs: d.out_meter.loudness_momentary(),
+                out_shortterm_lufs: d.out_meter.loudness_shortterm(),
+                out_integrated_lufs: d.out_meter.loudness_global(),
+                out_true_peak_dbtp: amp_to_db(tp),
+            };
+            if self.meters.try_send(snap).is_err() {
+                self.shared.meter_overruns.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+fn amp_to_db(a: f32) -> f32 {
+    if a > 0.0 {
+        20.0 * a.log10()
+    } else {
+        f32::NEG_INFINITY
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bypass_is_bit_exact_after_latency_and_commands_apply() {
+        let shared = Arc::new(Shared::default());
+        let (mut rt, mut ctl) = pair(shared.clone());
+        let params = Params {
+            bypass: true,
+            ..Params::default()
+        };
+        let dsp = Dsp::new(48_000, 2, &params).unwrap();
+        let lat = dsp.chain.latency_frames();
+        assert!(ctl.cmds.try_send(Cmd::Dsp(dsp)).is_ok());
+        let input: Vec<f32> = (0..48_000)
+            .map(|i| ((i as f32) * 0.001).sin() * 0.5)
+            .collect();
+        let mut out = input.clone();
+        let _g = crate::alloc_guard::enter();
+        for block in out.chunks_mut(1024) {
+            rt.process(block);
+        }
+        drop(_g);
+        // After the 20 ms bypass fade, output = input delayed by `lat` frames.
+        for i in (2 * 2400)..out.len() {
+            assert_eq!(out[i].to_bits(), input[i - 2 * lat].to_bits(), "sample {i}");
+        }
+        assert!(ctl.meters.try_recv().is_some(), "meter snapshots flow");
+        assert_eq!(crate::alloc_guard::violations(), 0);
+        // A second Dsp sends the first back to the trash.
+        assert!(ctl
+            .cmds
+            .try_send(Cmd::Dsp(Dsp::new(44_100, 2, &params).unwrap()))
+            .is_ok());
+        rt.process(&mut out[..64]);
+        assert!(ctl.trash.try_recv().is_some());
+        assert_eq!(shared.trash_leaks.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn volume_applies_after_the_chain_and_no_chain_means_silence() {
+        let shared = Arc::new(Shared::default());
+        let (mut rt, mut ctl) = pair(shared.clone());
+        let mut buf = [0.5f32; 128];
+        rt.process(&mut buf);
+        assert!(buf.iter().all(|s| *s == 0.0));
+        let params = Params {
+            bypass: true,
+            ..Params::default()
+        };
+        assert!(ctl
+            .cmds
+            .try_send(Cmd::Dsp(Dsp::new(48_000, 2, &params).unwrap()))
+            .is_ok());
+        shared.mute.store(true, Ordering::Relaxed);
+        let mut buf = vec![0.5f32; 48_000];
+        rt.process(&mut buf);
+        assert!(buf[2..].iter().all(|s| *s == 0.0 || s.abs() < 0.5));
+        let mut buf = vec![0.5f32; 4096];
+        rt.process(&mut buf);
+        assert!(buf.iter().all(|s| *s == 0.0));
+    }
+}

@@ -1,0 +1,438 @@
+//! The audio path against a real, private PipeWire (`support/pw.rs`):
+//! headroomd's sink levels what apps play, a bypassed app stays bit-exact,
+//! routing moves playing streams, and the daemon survives its sink and its
+//! PipeWire going away.
+//!
+//! Needs `pipewire pipewire-bin wireplumber dbus`; fails (does not skip)
+//! without them. Everything started here is stopped by PID.
+
+#[path = "support/pw.rs"]
+mod pw;
+
+mod common;
+
+use common::Client;
+use pw::wav::{self, Wav};
+use pw::{wait_for, PwSession, SPEAKERS};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RATE: u32 = 48_000;
+
+/// headroomd inside a PwSession's environment.
+struct Headroomd {
+    child: Child,
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl Headroomd {
+    fn start(s: &PwSession, extra: &[&str]) -> Headroomd {
+        let socket = s.dir().join("headroom.sock");
+        let log = s.dir().join(format!(
+            "headroomd-{}.log",
+            Instant::now().elapsed().as_nanos()
+        ));
+        let child = s
+            .command(common::daemon_bin())
+            .arg("--verbose")
+            .arg("--socket")
+            .arg(&socket)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("spawn headroomd");
+        let d = Headroomd { child, socket, log };
+        wait_for("headroomd socket", Duration::from_secs(10), || {
+            std::os::unix::net::UnixStream::connect(&d.socket).ok()
+        })
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log_text()));
+        d
+    }
+
+    fn client(&self) -> Client {
+        Client::connect(&self.socket)
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn signal(&self, sig: &str) {
+        assert!(Command::new("kill")
+            .args(["-s", sig, &self.pid().to_string()])
+            .status()
+            .unwrap()
+            .success());
+    }
+
+    fn wait_exit(&mut self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "headroomd did not exit; log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until status satisfies `f`.
+    fn wait_status(&self, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+        let mut c = self.client();
+        wait_for(what, Duration::from_secs(15), || {
+            let st = c.ok("status", json!({}));
+            f(&st).then_some(st)
+        })
+        .unwrap_or_else(|e| panic!("{e}\nlog:\n{}", self.log_text()))
+    }
+
+    fn wait_running(&self) -> Value {
+        self.wait_status("headroom running", |st| {
+            st["pipewire"]["state"] == "connected" && st["sink"] == SPEAKERS
+        })
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let s = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        s.lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// utime + stime in clock ticks.
+    fn cpu_ticks(&self) -> u64 {
+        let s = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        let rest = s.rsplit_once(')').map(|x| x.1).unwrap_or("");
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+    }
+}
+
+impl Drop for Headroomd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Deterministic white noise at `amp` (peak), `secs` long, after `lead` s of
+/// silence and followed by `pad` s of silence (pw-play 0.3.x drops the tail).
+fn noise(amp: f32, lead: f64, secs: f64, pad: f64) -> Wav {
+    let lead_n = (lead * RATE as f64) as usize;
+    let n = (secs * RATE as f64) as usize;
+    let total = lead_n + n + (pad * RATE as f64) as usize;
+    let mut x: u32 = 0x1234_5678;
+    let mut samples = Vec::with_capacity(total * 2);
+    for i in 0..total {
+        for _ in 0..2 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let v = (x as f32 / u32::MAX as f32) * 2.0 - 1.0;
+            samples.push(if i >= lead_n && i < lead_n + n {
+                v * amp
+            } else {
+                0.0
+            });
+        }
+    }
+    Wav {
+        rate: RATE,
+        channels: 2,
+        samples,
+    }
+}
+
+fn tone(freq: f64, amp: f32, lead: f64, secs: f64, pad: f64) -> Wav {
+    let lead_n = (lead * RATE as f64) as usize;
+    let n = (secs * RATE as f64) as usize;
+    let total = lead_n + n + (pad * RATE as f64) as usize;
+    let mut samples = Vec::with_capacity(total * 2);
+    for i in 0..total {
+        let s = if i >= lead_n && i < lead_n + n {
+            amp * (2.0 * std::f64::consts::PI * freq * (i - lead_n) as f64 / RATE as f64).sin()
+                as f32
+        } else {
+            0.0
+        };
+        samples.extend([s, s]);
+    }
+    Wav {
+        rate: RATE,
+        channels: 2,
+        samples,
+    }
+}
+
+/// (integrated loudness, true peak dBTP) of interleaved stereo frames.
+fn measure(samples: &[f32]) -> (f64, f64) {
+    let mut m =
+        ebur128::EbuR128::new(2, RATE, ebur128::Mode::I | ebur128::Mode::TRUE_PEAK).unwrap();
+    m.add_frames_f32(samples).unwrap();
+    let tp = m.true_peak(0).unwrap().max(m.true_peak(1).unwrap());
+    (m.loudness_global().unwrap(), 20.0 * tp.log10())
+}
+
+fn play_and_record(s: &PwSession, src: &Wav, tag: &str, app: &str, secs: f64) -> Wav {
+    let path = s.dir().join(format!("{tag}.wav"));
+    wav::write(&path, src).unwrap();
+    let out = s.dir().join(format!("{tag}-rec.wav"));
+    let rec = s.record(SPEAKERS, secs, &out).unwrap();
+    let play = s.play(&path, None, &[("application.name", app)]).unwrap();
+    play.wait(Duration::from_secs_f64(secs + 10.0)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    wav::read(&rec.stop().unwrap()).unwrap()
+}
+
+/// Mode names: the protocol is being renamed level/direct → processed/bypass.
+fn set_route(c: &mut Client, app: &str, bypass: bool) {
+    let (new, old) = if bypass {
+        ("bypass", "direct")
+    } else {
+        ("processed", "level")
+    };
+    let r = c.call("route.set", json!({"app": app, "mode": new}));
+    if r["ok"] != true {
+        c.ok("route.set", json!({"app": app, "mode": old}));
+    }
+}
+
+fn route_stream(c: &mut Client, stream: u64, bypass: bool) -> Value {
+    let (new, old) = if bypass {
+        ("bypass", "direct")
+    } else {
+        ("processed", "level")
+    };
+    let r = c.call("route.stream", json!({"stream": stream, "mode": new}));
+    if r["ok"] == true {
+        return r["result"].clone();
+    }
+    c.ok("route.stream", json!({"stream": stream, "mode": old}))
+}
+
+fn fast_agc(c: &mut Client) {
+    // Converge in seconds rather than the everyday tens of seconds.
+    c.ok("setting.set", json!({"key": "agc.window_s", "value": 1.0}));
+    c.ok(
+        "setting.set",
+        json!({"key": "agc.max_rate_db_per_s", "value": 20.0}),
+    );
+}
+
+/// Plays `amp`-peak white noise through Headroom and checks the speakers:
+/// steady-state integrated loudness at the target ±1 LU, true peak under the
+/// ceiling over the whole recording; reports CPU, RSS and latency.
+fn level_case(tag: &str, amp: f32) {
+    let s = PwSession::start().unwrap_or_else(|e| panic!("harness start: {e}"));
+    let d = Headroomd::start(&s, &[]);
+    d.wait_running();
+    s.wait_linked("headroom.output", SPEAKERS).unwrap();
+    let mut c = d.client();
+    fast_agc(&mut c);
+    let target = -18.0;
+    let ceiling = -1.0;
+    let src = noise(amp, 0.5, 12.0, 1.0);
+    let (in_lufs, in_tp) = measure(&src.samples);
+    let cpu0 = d.cpu_ticks();
+    let t0 = Instant::now();
+    let got = play_and_record(&s, &src, tag, &format!("{tag} player"), 14.0);
+    let cpu_pct = (d.cpu_ticks() - cpu0) as f64 / 100.0 / t0.elapsed().as_secs_f64() * 100.0;
+    let first = got.first_nonzero_frame().expect("silent recording");
+    // Steady state: from 5 s into the material to its end.
+    let a = (first + 5 * RATE as usize) * 2;
+    let b = ((first + 12 * RATE as usize) * 2).min(got.samples.len());
+    let (lufs, _) = measure(&got.samples[a..b]);
+    let (_, tp) = measure(&got.samples);
+    let st = c.ok("status", json!({}));
+    eprintln!(
+        "{tag}: input {in_lufs:.2} LUFS / {in_tp:.2} dBTP -> output {lufs:.2} LUFS (steady), {tp:.2} dBTP (whole); daemon CPU {cpu_pct:.2} %, RSS {} KiB; latency {}; counters {}",
+        d.rss_kib(),
+        st["latency"],
+        st["counters"]
+    );
+    assert_eq!(
+        st["counters"]["rt_alloc_violations"], 0,
+        "allocation in the realtime callback"
+    );
+    assert_eq!(st["sample_rate_hz"], RATE);
+    assert!(
+        st["latency"]["dsp_ms"].as_f64().unwrap() <= 1.5,
+        "{}",
+        st["latency"]
+    );
+    assert!(
+        tp <= ceiling,
+        "{tag}: true peak {tp:.2} dBTP above the {ceiling} dBTP ceiling"
+    );
+    assert!(
+        (lufs - target).abs() <= 1.0,
+        "{tag}: output {lufs:.2} LUFS, want {target} ±1 LU"
+    );
+}
+
+#[test]
+fn quiet_material_is_raised_to_target_under_the_ceiling() {
+    level_case("quiet", 0.03);
+}
+
+#[test]
+fn loud_material_is_lowered_to_target_under_the_ceiling() {
+    level_case("loud", 0.5);
+}
+
+/// Index of `reference`'s first non-zero frame inside `got`, and whether the
+/// `frames` after it are bit-exact.
+fn bit_exact(reference: &Wav, got: &Wav, frames: usize) -> Result<(), String> {
+    let first_ref = reference.first_nonzero_frame().unwrap();
+    let first = got.first_nonzero_frame().ok_or("silent recording")?;
+    let seg = got
+        .samples
+        .get(first * 2..(first + frames) * 2)
+        .ok_or("recording too short")?;
+    let want = &reference.samples[first_ref * 2..(first_ref + frames) * 2];
+    let bad = seg
+        .iter()
+        .zip(want)
+        .filter(|(a, b)| a.to_bits() != b.to_bits())
+        .count();
+    if bad == 0 {
+        Ok(())
+    } else {
+        Err(format!("{bad} of {} samples differ", frames * 2))
+    }
+}
+
+#[test]
+fn bypassed_app_and_global_bypass_are_bit_exact_and_routes_move_playing_streams() {
+    let s = PwSession::start().unwrap_or_else(|e| panic!("harness start: {e}"));
+    let d = Headroomd::start(&s, &[]);
+    d.wait_running();
+    let mut c = d.client();
+    c.ok("subscribe", json!({"topics": ["routing"]}));
+
+    // A per-app bypass rule.
+    set_route(&mut c, "bypass player", true);
+    let src = tone(997.0, 0.5, 0.5, 2.0, 0.5);
+    let got = play_and_record(&s, &src, "bypassed", "bypass player", 4.0);
+    bit_exact(&src, &got, 2 * RATE as usize)
+        .unwrap_or_else(|e| panic!("bypassed app: {e}\n{}", d.log_text()));
+
+    // Global bypass: an app that would be processed is bit-exact too.
+    c.ok("bypass.set", json!({"bypass": true}));
+    let got = play_and_record(&s, &src, "global", "some player", 4.0);
+    bit_exact(&src, &got, 2 * RATE as usize)
+        .unwrap_or_else(|e| panic!("global bypass: {e}\n{}", d.log_text()));
+    c.ok("bypass.set", json!({"bypass": false}));
+
+    // route.stream and route.set move a playing stream at once.
+    let long = tone(440.0, 0.3, 0.2, 8.0, 0.5);
+    let path = s.dir().join("long.wav");
+    wav::write(&path, &long).unwrap();
+    let play = s
+        .play(&path, None, &[("application.name", "mover")])
+        .unwrap();
+    s.wait_linked(play.node_name(), "headroom").unwrap();
+    let list = c.ok("route.list", json!({}));
+    let stream = list["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["app"] == "mover")
+        .unwrap_or_else(|| panic!("mover not in {list}"))["stream"]
+        .as_u64()
+        .unwrap();
+    route_stream(&mut c, stream, true);
+    s.wait_linked(play.node_name(), SPEAKERS).unwrap();
+    route_stream(&mut c, stream, false);
+    s.wait_linked(play.node_name(), "headroom").unwrap();
+    set_route(&mut c, "mover", true);
+    // The per-stream choice wins over the app rule while the stream lives.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(s.is_linked(play.node_name(), "headroom").unwrap());
+    let ev = c.wait_event("stream_routed");
+    assert_eq!(ev["data"]["stream"], stream);
+    // Headroom's own nodes cannot be routed.
+    let own = s.node("headroom.output").unwrap().unwrap().id;
+    let r = c.call("route.stream", json!({"stream": own, "mode": "processed"}));
+    let code = if r["error"]["code"] == "bad_argument" {
+        c.err("route.stream", json!({"stream": own, "mode": "level"}))
+    } else {
+        r["error"]["code"].as_str().unwrap_or("").to_string()
+    };
+    assert_eq!(code, "conflict", "{r}");
+    play.stop();
+}
+
+#[test]
+fn survives_sink_removal_pipewire_restart_sigterm_and_kill9() {
+    let mut s = PwSession::start().unwrap_or_else(|e| panic!("harness start: {e}"));
+    let mut d = Headroomd::start(&s, &[]);
+    d.wait_running();
+    s.wait_linked("headroom.output", SPEAKERS).unwrap();
+
+    // The real sink goes away and comes back.
+    s.remove_speakers().unwrap();
+    d.wait_status("no real sink", |st| st["sink"].is_null());
+    // With `speakers` gone WirePlumber made `headroom` the default; the
+    // output must still find the real sink when it returns.
+    s.create_speakers().unwrap();
+    d.wait_running();
+    s.wait_linked("headroom.output", SPEAKERS).unwrap();
+
+    // PipeWire dies: IPC stays up and says so; it comes back: so does the sink.
+    s.kill_pipewire();
+    d.wait_status("waiting", |st| st["pipewire"]["state"] == "waiting");
+    s.restart_pipewire().unwrap();
+    d.wait_running();
+    s.wait_node("headroom").unwrap();
+    s.wait_linked("headroom.output", SPEAKERS).unwrap();
+
+    // SIGTERM: the playing app ends up on the real sink.
+    let long = tone(440.0, 0.3, 0.2, 20.0, 0.5);
+    let path = s.dir().join("long.wav");
+    wav::write(&path, &long).unwrap();
+    let mut play = s
+        .play(&path, None, &[("application.name", "survivor")])
+        .unwrap();
+    s.wait_linked(play.node_name(), "headroom").unwrap();
+    d.signal("TERM");
+    d.wait_exit(Duration::from_secs(5));
+    s.wait_no_node("headroom").unwrap();
+    s.wait_linked(play.node_name(), SPEAKERS).unwrap();
+    assert!(play.running());
+    assert!(
+        !s.metadata()
+            .unwrap()
+            .iter()
+            .any(|(id, k, _, _)| k == "target.object" && *id != 0),
+        "target.object keys left behind"
+    );
+
+    // kill -9 with --promote-default: the app keeps playing on the real sink.
+    let d2 = Headroomd::start(&s, &["--promote-default"]);
+    s.wait_default_sink("headroom").unwrap();
+    s.wait_linked(play.node_name(), "headroom").unwrap();
+    let pid = d2.pid();
+    assert!(Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    s.wait_no_node("headroom").unwrap();
+    s.wait_linked(play.node_name(), SPEAKERS).unwrap();
+    assert!(play.running());
+    drop(d2);
+    play.stop();
+}
