@@ -21,7 +21,7 @@ step "no_std: a no_main binary links dsp-core with no std and no allocator, and 
 (cd nostd-check && cargo build --release --target thumbv7em-none-eabihf && cargo build --release --target thumbv6m-none-eabi && cargo run --release)
 
 step "tests"
-cargo test --workspace --release
+cargo test --workspace
 
 if [ "${HEADROOM_SKIP_FUZZ:-0}" != 1 ]; then
   step "fuzz smoke (${HEADROOM_FUZZ_SECONDS:-60} s per target)"

@@ -9,11 +9,20 @@ use dsp_core::dsp::chain::{Chain, ChainConfig};
 use dsp_core::params::Params;
 use dsp_core::units::db_to_amp;
 
+// libc provides the start files, `abort`, `write` and the mem* routines
+// `core` calls; nothing of Rust's std is linked.
 #[cfg(target_os = "linux")]
+#[link(name = "c")]
 extern "C" {
     fn abort() -> !;
     fn write(fd: i32, buf: *const u8, count: usize) -> isize;
 }
+
+/// `core` is prebuilt with unwind tables that name this symbol; with
+/// `panic = "abort"` it is never called.
+#[cfg(target_os = "linux")]
+#[no_mangle]
+pub extern "C" fn rust_eh_personality() {}
 
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
