@@ -138,6 +138,7 @@ impl AudioEngine {
         }) {
             Ok((conn, fd)) => {
                 info!("connected to PipeWire");
+                control.emit(Topic::Daemon, "pipewire_connected", Json::obj([]));
                 self.conn = Some(conn);
                 self.state = PwState::Connected;
                 self.backoff = BACKOFF_MIN;
@@ -185,6 +186,11 @@ impl AudioEngine {
     /// Forgets the connection; a reconnect follows after the backoff.
     fn lose(&mut self, control: &mut Control, why: &str) {
         warn!("{why}; reconnecting");
+        control.emit(
+            Topic::Daemon,
+            "error",
+            Json::obj([("message", format!("{why}; reconnecting").into())]),
+        );
         self.conn = None;
         self.ends = None;
         self.state = PwState::Waiting;
