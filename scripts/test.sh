@@ -21,9 +21,16 @@ step "no_std: a no_main binary links dsp-core with no std and no allocator, and 
 (cd nostd-check && cargo build --release --target thumbv7em-none-eabihf && cargo build --release --target thumbv6m-none-eabi && cargo run --release)
 
 step "tests"
-cargo test --workspace
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --workspace 2>&1 | tee "$log"
+totals=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' |
+  awk '{p += $1; f += $2} END {print p, f}')
 
 if [ "${HEADROOM_SKIP_FUZZ:-0}" != 1 ]; then
   step "fuzz smoke (${HEADROOM_FUZZ_SECONDS:-60} s per target)"
   scripts/fuzz-smoke.sh "${HEADROOM_FUZZ_SECONDS:-60}"
 fi
+
+read -r passed failed <<<"$totals"
+printf '\nall checks done\n%s passed, %s failed\n' "$passed" "$failed"

@@ -49,7 +49,9 @@ pub fn fast_log2(x: f32) -> f32 {
 #[inline]
 pub fn fast_exp2(x: f32) -> f32 {
     let x = x.clamp(-126.0, 126.0);
-    let xi = libm::floorf(x);
+    // floor without a libm call, so loops over this vectorize.
+    let t = x as i32;
+    let xi = (t - (x < t as f32) as i32) as f32;
     let f = x - xi;
     // Least-squares quartic for 2^f on [0, 1): max relative error 7.3e-6.
     let p = 1.000_007_3

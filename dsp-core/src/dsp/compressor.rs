@@ -162,10 +162,15 @@ impl Compressor {
                 let inv_channels = 1.0 / channels.len().max(1) as f32;
                 let a = self.rms_coeff;
                 let mut ms = self.mean_square;
+                // The recurrence alone, then the logs as a separate pass
+                // that vectorizes.
                 for (l, &p) in level_db[..n].iter_mut().zip(&power[..n]) {
                     ms = p * inv_channels + (ms - p * inv_channels) * a;
                     ms = ms.max(LEVEL_FLOOR);
-                    *l = 3.010_3 * fast_log2(ms);
+                    *l = ms;
+                }
+                for l in level_db[..n].iter_mut() {
+                    *l = 3.010_3 * fast_log2(*l);
                 }
                 self.mean_square = ms;
             }

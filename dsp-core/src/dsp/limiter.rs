@@ -149,13 +149,16 @@ impl<const C: usize> HfGuard<C> {
                     0.0
                 };
             }
-            let taps = &self.taps[..len + 1];
-            for (i, o) in band[..n].iter_mut().enumerate() {
-                let mut acc = 0.0f32;
-                for (t, &x) in taps.iter().zip(&buf[i..i + len + 1]) {
-                    acc += t * x;
+            // Taps outside, frames inside: each pass is a vector multiply-add
+            // over the whole block.
+            let mut acc = [0.0f32; MAX_BLOCK];
+            for (k, &t) in self.taps[..len + 1].iter().enumerate() {
+                for (a, &x) in acc[..n].iter_mut().zip(&buf[k..k + n]) {
+                    *a += t * x;
                 }
-                *o = o.max(acc.abs());
+            }
+            for (o, &a) in band[..n].iter_mut().zip(&acc[..n]) {
+                *o = o.max(a.abs());
             }
             hist[..len].copy_from_slice(&buf[n..n + len]);
         }
@@ -194,7 +197,8 @@ pub struct Limiter<const C: usize> {
     audio: [[f32; RING]; C],
     /// Sliding-minimum deque (values ascending front→back), as a ring.
     dq_value: [f32; RING],
-    dq_index: [u32; RING],
+    /// Low 16 bits of each entry's frame counter (windows are < 512).
+    dq_index: [u16; RING],
     dq_head: u32,
     dq_len: u32,
     /// Prefix sums of the released gain in Q20, wrapping.
@@ -380,6 +384,13 @@ impl<const C: usize> Limiter<C> {
 
         let window = self.hold_window();
         let rel = self.release_coeff;
+        let start = self.now;
+        // In steady state (the common case) the ramp cannot change inside
+        // this block: read one ramp length without the state machine.
+        let steady = match (self.ramp, self.pending_ramp) {
+            (Ramp::Steady(b), None) => Some(b),
+            _ => None,
+        };
         for (i, &w) in wanted[..n].iter().enumerate() {
             // 2. Sliding minimum over the hold window.
             while self.dq_len > 0 {
@@ -392,9 +403,9 @@ impl<const C: usize> Limiter<C> {
             }
             let slot = ((self.dq_head + self.dq_len) & MASK) as usize;
             self.dq_value[slot] = w;
-            self.dq_index[slot] = self.now;
+            self.dq_index[slot] = self.now as u16;
             self.dq_len += 1;
-            while self.now.wrapping_sub(self.dq_index[self.dq_head as usize]) >= window {
+            while (self.now as u16).wrapping_sub(self.dq_index[self.dq_head as usize]) as u32 >= window {
                 self.dq_head = (self.dq_head + 1) & MASK;
                 self.dq_len -= 1;
             }
@@ -412,29 +423,39 @@ impl<const C: usize> Limiter<C> {
             let prev = self.prefix[(self.now.wrapping_sub(1) & MASK) as usize];
             self.prefix[(self.now & MASK) as usize] = prev.wrapping_add(q);
 
-            let g = match self.ramp {
-                Ramp::Steady(b) => self.ramp_gain(b),
-                Ramp::Widen { old, .. } => self.ramp_gain(old),
-                Ramp::Fade { old, new, done } => {
-                    let f = done as f32 / self.xfade_frames.max(1) as f32;
-                    self.ramp_gain(old) * (1.0 - f) + self.ramp_gain(new) * f
+            let g = match steady {
+                Some(b) => self.ramp_gain(b),
+                None => {
+                    let g = match self.ramp {
+                        Ramp::Steady(b) => self.ramp_gain(b),
+                        Ramp::Widen { old, .. } => self.ramp_gain(old),
+                        Ramp::Fade { old, new, done } => {
+                            let f = done as f32 / self.xfade_frames.max(1) as f32;
+                            self.ramp_gain(old) * (1.0 - f) + self.ramp_gain(new) * f
+                        }
+                    };
+                    self.advance_ramp();
+                    g
                 }
             };
-            let g = 1.0 - mix[i] * (1.0 - g);
-            gain[i] = g;
-            self.min_gain = self.min_gain.min(g);
-
-            // 5. Delay line: write now, read `delay` frames ago.
-            let w_slot = (self.now & MASK) as usize;
-            let r_slot = (self.now.wrapping_sub(self.delay) & MASK) as usize;
-            for (ch, samples) in audio.iter_mut().enumerate().take(channels) {
-                let line = &mut self.audio[ch];
-                line[w_slot] = samples[i];
-                samples[i] = line[r_slot] * g;
-            }
-
+            gain[i] = 1.0 - mix[i] * (1.0 - g);
             self.now = self.now.wrapping_add(1);
-            self.advance_ramp();
+        }
+        self.min_gain = gain[..n].iter().fold(self.min_gain, |m, &g| m.min(g));
+
+        // 5. Delay line, a block at a time: write the new frames, read the
+        // ones `delay` frames older, apply the gain (vectorizes).
+        for (ch, samples) in audio.iter_mut().enumerate().take(channels) {
+            let line = &mut self.audio[ch];
+            let mut delayed = [0.0f32; MAX_BLOCK];
+            for (i, d) in delayed[..n].iter_mut().enumerate() {
+                let w_slot = (start.wrapping_add(i as u32) & MASK) as usize;
+                line[w_slot] = samples[i];
+                *d = line[(start.wrapping_add(i as u32).wrapping_sub(self.delay) & MASK) as usize];
+            }
+            for ((s, &d), &g) in samples[..n].iter_mut().zip(&delayed[..n]).zip(&gain[..n]) {
+                *s = d * g;
+            }
         }
 
         // Last line of defence: no sample above the ceiling, ever.
