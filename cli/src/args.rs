@@ -119,6 +119,21 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE", allow_hyphen_values = true)]
         set: Vec<String>,
     },
+    /// Hear and see what Headroom does: a built-in programme played through
+    /// Headroom and then bypassed, measured side by side, and plotted.
+    ///
+    /// Uses your running PipeWire session (your default sink is left as it
+    /// is; only the demo's own stream is processed), or starts a private,
+    /// silent one when none is running. Runs its own headroomd with private
+    /// settings and a faster AGC; stops everything it started.
+    Demo {
+        /// Where to write the plot (PNG).
+        #[arg(long, value_name = "PATH", default_value = "headroom-demo.png")]
+        plot: PathBuf,
+        /// Start a private, silent PipeWire session even if one is running.
+        #[arg(long)]
+        private: bool,
+    },
     /// Print a shell completion script.
     Completions {
         /// bash, zsh, fish, elvish or powershell.

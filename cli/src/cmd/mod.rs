@@ -2,6 +2,7 @@
 
 mod analyze;
 mod daemon;
+mod demo;
 mod live;
 mod render;
 pub mod settings;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             profile,
             set,
         } => render::run(&input, &output, &profile, &set, json),
+        Command::Demo { plot, private } => demo::run(&plot, private, json),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "headroom", &mut std::io::stdout());

@@ -391,7 +391,36 @@ impl<const C: usize> Limiter<C> {
             (Ramp::Steady(b), None) => Some(b),
             _ => None,
         };
-        for (i, &w) in wanted[..n].iter().enumerate() {
+        // Idle fast path: nothing in this block needs reduction and nothing
+        // in the hold window did either, so the held and released gains
+        // stay exactly 1 and only the prefix sums and ramp reads remain —
+        // the same numbers the general loop would produce.
+        let idle = steady.is_some()
+            && self.released >= 1.0
+            && (self.dq_len == 0 || self.dq_value[self.dq_head as usize] >= 1.0)
+            && wanted[..n].iter().all(|&w| w >= 1.0);
+        if let (true, Some(b)) = (idle, steady) {
+            let base = self.prefix[(self.now.wrapping_sub(1) & MASK) as usize];
+            let q = Q as u32;
+            for (i, g) in gain[..n].iter_mut().enumerate() {
+                let at = self.now.wrapping_add(i as u32);
+                self.prefix[(at & MASK) as usize] = base.wrapping_add(q.wrapping_mul(i as u32 + 1));
+                let end = at.wrapping_sub(self.ramp_max - b);
+                let sum = self.prefix[(end & MASK) as usize]
+                    .wrapping_sub(self.prefix[(end.wrapping_sub(b) & MASK) as usize]);
+                *g = 1.0 - mix[i] * (1.0 - sum as f32 * (1.0 / Q) / b as f32);
+            }
+            let last = self.now.wrapping_add(n as u32 - 1);
+            self.dq_len = 1;
+            self.dq_value[self.dq_head as usize] = 1.0;
+            self.dq_index[self.dq_head as usize] = last as u16;
+            self.now = self.now.wrapping_add(n as u32);
+        }
+        for (i, &w) in wanted[..n]
+            .iter()
+            .enumerate()
+            .take(if idle { 0 } else { n })
+        {
             // 2. Sliding minimum over the hold window.
             while self.dq_len > 0 {
                 let back = ((self.dq_head + self.dq_len - 1) & MASK) as usize;
@@ -405,7 +434,9 @@ impl<const C: usize> Limiter<C> {
             self.dq_value[slot] = w;
             self.dq_index[slot] = self.now as u16;
             self.dq_len += 1;
-            while (self.now as u16).wrapping_sub(self.dq_index[self.dq_head as usize]) as u32 >= window {
+            while (self.now as u16).wrapping_sub(self.dq_index[self.dq_head as usize]) as u32
+                >= window
+            {
                 self.dq_head = (self.dq_head + 1) & MASK;
                 self.dq_len -= 1;
             }
