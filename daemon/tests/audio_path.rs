@@ -196,30 +196,14 @@ fn play_and_record(s: &PwSession, src: &Wav, tag: &str, app: &str, secs: f64) ->
     wav::read(&rec.stop().unwrap()).unwrap()
 }
 
-/// Mode names: the protocol is being renamed level/direct → processed/bypass.
 fn set_route(c: &mut Client, app: &str, bypass: bool) {
-    let (new, old) = if bypass {
-        ("bypass", "direct")
-    } else {
-        ("processed", "level")
-    };
-    let r = c.call("route.set", json!({"app": app, "mode": new}));
-    if r["ok"] != true {
-        c.ok("route.set", json!({"app": app, "mode": old}));
-    }
+    let mode = if bypass { "bypass" } else { "processed" };
+    c.ok("route.set", json!({"app": app, "mode": mode}));
 }
 
 fn route_stream(c: &mut Client, stream: u64, bypass: bool) -> Value {
-    let (new, old) = if bypass {
-        ("bypass", "direct")
-    } else {
-        ("processed", "level")
-    };
-    let r = c.call("route.stream", json!({"stream": stream, "mode": new}));
-    if r["ok"] == true {
-        return r["result"].clone();
-    }
-    c.ok("route.stream", json!({"stream": stream, "mode": old}))
+    let mode = if bypass { "bypass" } else { "processed" };
+    c.ok("route.stream", json!({"stream": stream, "mode": mode}))
 }
 
 fn fast_agc(c: &mut Client) {
@@ -435,4 +419,83 @@ fn survives_sink_removal_pipewire_restart_sigterm_and_kill9() {
     assert!(play.running());
     drop(d2);
     play.stop();
+}
+
+/// RMS level in dB of interleaved frames `a..b`.
+fn rms_db(w: &Wav, a: usize, b: usize) -> f64 {
+    let seg = &w.samples[a * 2..(b * 2).min(w.samples.len())];
+    let ms = seg.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>() / seg.len().max(1) as f64;
+    10.0 * ms.log10()
+}
+
+/// The desktop volume of the Headroom sink acts after the chain: turning it
+/// down lowers what reaches the speakers by exactly that much, and the AGC
+/// does not undo it.
+#[test]
+fn desktop_volume_applies_after_the_chain() {
+    let s = PwSession::start().unwrap_or_else(|e| panic!("harness start: {e}"));
+    let d = Headroomd::start(&s, &[]);
+    d.wait_running();
+    s.wait_linked("headroom.output", SPEAKERS).unwrap();
+    let mut c = d.client();
+    fast_agc(&mut c);
+    let src = tone(1000.0, 0.1, 0.5, 12.0, 1.0);
+    let path = s.dir().join("vol.wav");
+    wav::write(&path, &src).unwrap();
+    let out = s.dir().join("vol-rec.wav");
+    let rec = s.record(SPEAKERS, 14.0, &out).unwrap();
+    let play = s
+        .play(&path, None, &[("application.name", "volume test")])
+        .unwrap();
+    // Let the AGC settle, then turn Headroom's volume to 0.5 (cubic: -18.06 dB).
+    std::thread::sleep(Duration::from_secs(5));
+    let id = s.node("headroom").unwrap().expect("headroom node").id;
+    s.run("wpctl", &["set-volume", &id.to_string(), "0.5"])
+        .unwrap();
+    play.wait(Duration::from_secs(20)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let got = wav::read(&rec.stop().unwrap()).unwrap();
+    let first = got.first_nonzero_frame().expect("silent recording");
+    let r = RATE as usize;
+    let before = rms_db(&got, first + 3 * r, first + 4 * r);
+    // Well after the change (and after the AGC would have reacted).
+    let after = rms_db(&got, first + 9 * r, first + 11 * r);
+    let drop_db = after - before;
+    assert!(
+        (drop_db + 18.06).abs() <= 0.5,
+        "volume 0.5 should lower the output by 18.06 dB, got {drop_db:.2} dB (before {before:.2}, after {after:.2})"
+    );
+}
+
+/// `levels` events arrive at `meters.publish_hz` while audio runs.
+#[test]
+fn levels_arrive_at_the_publish_rate() {
+    let s = PwSession::start().unwrap_or_else(|e| panic!("harness start: {e}"));
+    let d = Headroomd::start(&s, &[]);
+    d.wait_running();
+    s.wait_linked("headroom.output", SPEAKERS).unwrap();
+    let mut c = d.client();
+    c.ok(
+        "setting.set",
+        json!({"key": "meters.publish_hz", "value": 20}),
+    );
+    let src = tone(1000.0, 0.1, 0.2, 6.0, 1.0);
+    let path = s.dir().join("rate.wav");
+    wav::write(&path, &src).unwrap();
+    let _play = s
+        .play(&path, None, &[("application.name", "rate test")])
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    c.ok("subscribe", json!({"topics": ["meters"]}));
+    let t0 = Instant::now();
+    let mut count = 0;
+    let mut last = Value::Null;
+    while t0.elapsed() < Duration::from_secs(3) {
+        let ev = c.wait_event("levels");
+        count += 1;
+        last = ev["data"].clone();
+    }
+    let hz = count as f64 / t0.elapsed().as_secs_f64();
+    assert!((15.0..=25.0).contains(&hz), "levels at {hz:.1} Hz, want 20");
+    assert!(last["momentary_lufs"].is_number(), "{last}");
 }
