@@ -172,3 +172,28 @@ proptest! {
         prop_assert!(tp <= ceiling as f64 + 0.005, "true peak {tp:.3} over {ceiling}");
     }
 }
+
+/// Regression: the output-referenced correction used to follow the
+/// dynamics with the (slow) loudness window, so loud material settled
+/// 0.5–1 LU hot for tens of seconds, worse right after quiet material.
+#[test]
+fn loud_material_after_quiet_settles_on_target() {
+    let p = Params::default();
+    let mut n = Noise::new(17);
+    let quiet: Vec<f32> = (0..2 * RATE as usize * 20)
+        .map(|_| n.next() * 0.06)
+        .collect();
+    let loud: Vec<f32> = (0..2 * RATE as usize * 30).map(|_| n.next()).collect();
+    for (name, lead) in [("fresh", Vec::new()), ("after quiet", quiet)] {
+        let mut x = lead.clone();
+        x.extend_from_slice(&loud);
+        process(&p, &mut x);
+        let from = lead.len() + 2 * RATE as usize * 15;
+        let out = integrated(&x[from..]);
+        assert!(
+            (out - p.agc.target_lufs as f64).abs() <= 0.5,
+            "{name}: loud material 15-30 s in at {out:.2} LUFS, target {}",
+            p.agc.target_lufs
+        );
+    }
+}

@@ -15,7 +15,9 @@
 //!   what dynamics processing takes away, and the AGC adds it back. Makeup
 //!   gain cannot push the output off target, and heavy compression cannot
 //!   leave it short (the correction converges: output loudness grows
-//!   monotonically with AGC gain).
+//!   monotonically with AGC gain). That correction follows a 0.5 s average,
+//!   not the programme window: it describes the processing, and a slow one
+//!   made the loop settle tens of seconds late.
 //! * **Smooth.** The gain moves at most `max_rate_db_per_s` and ramps
 //!   linearly, sample by sample, across each 100 ms step — never a step.
 //! * **Bounded.** The leveling part of the gain stays within
@@ -32,6 +34,8 @@ const LOUDNESS_OFFSET_DB: f64 = -0.691;
 const RELATIVE_GATE_LU: f64 = 20.0;
 /// Seconds per momentary step.
 const STEP_S: f32 = 0.1;
+/// Time constant of the estimate of what the dynamics stages take.
+const DYNAMICS_WINDOW_S: f32 = 0.5;
 /// Most gain the AGC adds back for what the compressor and limiter take.
 const MAX_DYNAMICS_MAKEUP_DB: f32 = 12.0;
 /// Most gain the AGC takes away for what the compressor's makeup adds.
@@ -123,8 +127,13 @@ impl Agc {
             let keep = (1.0 - 1.0 / n).min(libm::exp(-1.0 / window_steps));
             self.estimate_power = self.estimate_power * keep + momentary_power * (1.0 - keep);
             if energy_pre.is_finite() && energy_post.is_finite() && energy_pre > 0.0 {
-                self.energy_pre = self.energy_pre * keep + energy_pre * (1.0 - keep);
-                self.energy_post = self.energy_post * keep + energy_post * (1.0 - keep);
+                // What the dynamics take is a property of the processing,
+                // not of the programme: follow it faster than the loudness,
+                // so the output-referenced loop settles in seconds.
+                let dyn_steps = window_steps.min((DYNAMICS_WINDOW_S / STEP_S) as f64);
+                let keep_dyn = (1.0 - 1.0 / n).min(libm::exp(-1.0 / dyn_steps));
+                self.energy_pre = self.energy_pre * keep_dyn + energy_pre * (1.0 - keep_dyn);
+                self.energy_post = self.energy_post * keep_dyn + energy_post * (1.0 - keep_dyn);
             }
             self.gated_blocks = self.gated_blocks.saturating_add(1);
         }
