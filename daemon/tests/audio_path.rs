@@ -206,6 +206,17 @@ fn route_stream(c: &mut Client, stream: u64, bypass: bool) -> Value {
     c.ok("route.stream", json!({"stream": stream, "mode": mode}))
 }
 
+/// A private session with headroomd running and its output linked to the
+/// speakers, and a client on it.
+fn running() -> (PwSession, Headroomd, Client) {
+    let s = PwSession::start().unwrap_or_else(|e| panic!("harness start: {e}"));
+    let d = Headroomd::start(&s, &[]);
+    d.wait_running();
+    s.wait_linked("headroom.output", SPEAKERS).unwrap();
+    let c = d.client();
+    (s, d, c)
+}
+
 fn fast_agc(c: &mut Client) {
     // Converge in seconds rather than the everyday tens of seconds.
     c.ok("setting.set", json!({"key": "agc.window_s", "value": 1.0}));
@@ -219,11 +230,7 @@ fn fast_agc(c: &mut Client) {
 /// steady-state integrated loudness at the target ±1 LU, true peak under the
 /// ceiling over the whole recording; reports CPU, RSS and latency.
 fn level_case(tag: &str, amp: f32) {
-    let s = PwSession::start().unwrap_or_else(|e| panic!("harness start: {e}"));
-    let d = Headroomd::start(&s, &[]);
-    d.wait_running();
-    s.wait_linked("headroom.output", SPEAKERS).unwrap();
-    let mut c = d.client();
+    let (s, d, mut c) = running();
     fast_agc(&mut c);
     let target = -18.0;
     let ceiling = -1.0;
@@ -433,11 +440,7 @@ fn rms_db(w: &Wav, a: usize, b: usize) -> f64 {
 /// does not undo it.
 #[test]
 fn desktop_volume_applies_after_the_chain() {
-    let s = PwSession::start().unwrap_or_else(|e| panic!("harness start: {e}"));
-    let d = Headroomd::start(&s, &[]);
-    d.wait_running();
-    s.wait_linked("headroom.output", SPEAKERS).unwrap();
-    let mut c = d.client();
+    let (s, _d, mut c) = running();
     fast_agc(&mut c);
     let src = tone(1000.0, 0.1, 0.5, 12.0, 1.0);
     let path = s.dir().join("vol.wav");
@@ -470,11 +473,7 @@ fn desktop_volume_applies_after_the_chain() {
 /// `levels` events arrive at `meters.publish_hz` while audio runs.
 #[test]
 fn levels_arrive_at_the_publish_rate() {
-    let s = PwSession::start().unwrap_or_else(|e| panic!("harness start: {e}"));
-    let d = Headroomd::start(&s, &[]);
-    d.wait_running();
-    s.wait_linked("headroom.output", SPEAKERS).unwrap();
-    let mut c = d.client();
+    let (s, _d, mut c) = running();
     c.ok(
         "setting.set",
         json!({"key": "meters.publish_hz", "value": 20}),
