@@ -9,6 +9,13 @@
 //! detected level, then smoothed in the dB domain ("smooth decoupled"), so
 //! attack and release are true time constants at any ratio.
 //!
+//! The gain computer runs at a control rate of one step per
+//! [`GROUP_FRAMES`] frames: the detector reads each group's peak or mean
+//! power, the one-poles step with their coefficients raised to the group
+//! length (exact for a level held over the group), and the linear gain is
+//! interpolated across the group. Levels are therefore seen up to
+//! `GROUP_FRAMES - 1` frames early, never late.
+//!
 //! Every parameter glides over ~30 ms at block rate and switching the
 //! compressor on or off crossfades its gain, so live changes never click.
 //! Makeup gain is applied here; the AGC upstream measures what the
@@ -21,6 +28,10 @@ use crate::units::{fast_db_to_amp, fast_log2};
 
 /// Most frames one call to [`Compressor::process`] handles.
 pub const MAX_BLOCK: usize = 64;
+/// Frames per step of the gain computer (its control rate: 6 kHz at
+/// 48 kHz); the gain is interpolated linearly between steps.
+pub const GROUP_FRAMES: usize = 8;
+const GROUPS: usize = MAX_BLOCK / GROUP_FRAMES;
 
 /// Parameter glide time constant.
 const GLIDE_MS: f32 = 30.0;
@@ -40,15 +51,18 @@ pub struct Compressor {
     makeup_db: Smoothed,
     /// 0 = bypassed, 1 = fully acting.
     mix: Smoothed,
-    attack_coeff: f32,
-    release_coeff: f32,
-    rms_coeff: f32,
+    /// Attack, release and RMS one-pole coefficients raised to 0..=8.
+    attack_pow: [f32; GROUP_FRAMES + 1],
+    release_pow: [f32; GROUP_FRAMES + 1],
+    rms_pow: [f32; GROUP_FRAMES + 1],
     detector: Detector,
     mean_square: f32,
     /// Smoothed gain change in dB (≤ 0), before makeup.
     reduction_db: f32,
     /// Deepest reduction since the last [`Compressor::take_max_reduction_db`].
     max_reduction_db: f32,
+    /// Linear gain at the end of the last group (interpolation start).
+    last_gain: f32,
 }
 
 impl Compressor {
@@ -61,15 +75,21 @@ impl Compressor {
             knee_db: Smoothed::new(params.knee_db),
             makeup_db: Smoothed::new(params.makeup_db),
             mix: Smoothed::new(if params.enabled { 1.0 } else { 0.0 }),
-            attack_coeff: 0.0,
-            release_coeff: 0.0,
-            rms_coeff: one_pole_coeff(RMS_MS, sample_rate_hz),
+            attack_pow: [1.0; GROUP_FRAMES + 1],
+            release_pow: [1.0; GROUP_FRAMES + 1],
+            rms_pow: powers(one_pole_coeff(RMS_MS, sample_rate_hz)),
             detector: params.detector,
             mean_square: LEVEL_FLOOR,
             reduction_db: 0.0,
             max_reduction_db: 0.0,
+            last_gain: 1.0,
         };
         c.set_params(params);
+        c.last_gain = if params.enabled {
+            fast_db_to_amp(params.makeup_db)
+        } else {
+            1.0
+        };
         c
     }
 
@@ -80,8 +100,8 @@ impl Compressor {
         self.knee_db.set_target(params.knee_db.max(0.0));
         self.makeup_db.set_target(params.makeup_db);
         self.mix.set_target(if params.enabled { 1.0 } else { 0.0 });
-        self.attack_coeff = one_pole_coeff(params.attack_ms, self.sample_rate_hz);
-        self.release_coeff = one_pole_coeff(params.release_ms, self.sample_rate_hz);
+        self.attack_pow = powers(one_pole_coeff(params.attack_ms, self.sample_rate_hz));
+        self.release_pow = powers(one_pole_coeff(params.release_ms, self.sample_rate_hz));
         // Switching detectors mid-stream is smooth: the dB-domain smoothing
         // absorbs the level difference between peak and RMS.
         self.detector = params.detector;
@@ -102,6 +122,7 @@ impl Compressor {
         self.mean_square = LEVEL_FLOOR;
         self.reduction_db = 0.0;
         self.max_reduction_db = 0.0;
+        self.last_gain = fast_db_to_amp(self.mix.value() * self.makeup_db.value());
     }
 
     /// Computes the linked gain for `frames` frames of `channels` (planar)
@@ -111,8 +132,9 @@ impl Compressor {
     /// slices' lengths.
     ///
     /// # Realtime
-    /// No allocation; O(frames × channels); three passes of which two
-    /// autovectorize (level→target reduction, dB→linear).
+    /// No allocation; O(frames × channels). Per frame only vectorizable
+    /// passes (level, gain interpolation); the logarithm, static curve,
+    /// smoothing and exponential run once per group of [`GROUP_FRAMES`].
     pub fn process(&mut self, channels: &[&[f32]], frames: usize, gain: &mut [f32]) {
         let mut n = frames.min(MAX_BLOCK).min(gain.len());
         for ch in channels {
@@ -125,7 +147,6 @@ impl Compressor {
         let threshold_db = self.threshold_db.step(glide);
         let slope = self.slope.step(glide);
         let knee_db = self.knee_db.step(glide);
-        // Makeup and mix scale the audio directly: per-sample paths.
         let mut makeup_db = [0.0f32; MAX_BLOCK];
         let mut mix = [0.0f32; MAX_BLOCK];
         self.makeup_db.step_into(glide, &mut makeup_db[..n]);
@@ -133,95 +154,108 @@ impl Compressor {
 
         if mix_now == 0.0 && mix[0] == 0.0 {
             self.reduction_db = 0.0;
+            self.last_gain = 1.0;
             gain[..n].fill(1.0);
             return;
         }
+        let groups = n.div_ceil(GROUP_FRAMES);
 
-        // Pass 1: detector level in dB (as 10·log10 of power).
-        let mut level_db = [0.0f32; MAX_BLOCK];
+        // Level per group, as power (peak² or mean square): per-frame work
+        // is a vectorized max or sum over channels.
+        let mut frame_level = [0.0f32; MAX_BLOCK];
+        let mut level = [LEVEL_FLOOR; GROUPS];
         match self.detector {
             Detector::Peak => {
-                let mut peak = [LEVEL_FLOOR; MAX_BLOCK];
                 for ch in channels {
-                    for (p, &x) in peak[..n].iter_mut().zip(&ch[..n]) {
+                    for (p, &x) in frame_level[..n].iter_mut().zip(&ch[..n]) {
                         *p = p.max(x.abs());
                     }
                 }
-                for (l, &p) in level_db[..n].iter_mut().zip(&peak[..n]) {
-                    // 20·log10(p) = 6.0206·log2(p)
-                    *l = 6.020_6 * fast_log2(p);
+                for (l, g) in level.iter_mut().zip(frame_level[..n].chunks(GROUP_FRAMES)) {
+                    let peak = g.iter().fold(0.0f32, |m, &x| m.max(x));
+                    *l = (peak * peak).max(LEVEL_FLOOR);
                 }
             }
             Detector::Rms => {
-                let mut power = [0.0f32; MAX_BLOCK];
                 for ch in channels {
-                    for (p, &x) in power[..n].iter_mut().zip(&ch[..n]) {
+                    for (p, &x) in frame_level[..n].iter_mut().zip(&ch[..n]) {
                         *p += x * x;
                     }
                 }
                 let inv_channels = 1.0 / channels.len().max(1) as f32;
-                let a = self.rms_coeff;
                 let mut ms = self.mean_square;
-                // The recurrence alone, then the logs as a separate pass
-                // that vectorizes.
-                for (l, &p) in level_db[..n].iter_mut().zip(&power[..n]) {
-                    ms = p * inv_channels + (ms - p * inv_channels) * a;
+                for (l, g) in level.iter_mut().zip(frame_level[..n].chunks(GROUP_FRAMES)) {
+                    // The one-pole over a group of constant mean power is
+                    // exact; within a group only the group's mean matters.
+                    let mean = g.iter().sum::<f32>() * inv_channels / g.len() as f32;
+                    ms = mean + (ms - mean) * self.rms_pow[g.len()];
                     ms = ms.max(LEVEL_FLOOR);
                     *l = ms;
-                }
-                for l in level_db[..n].iter_mut() {
-                    *l = 3.010_3 * fast_log2(*l);
                 }
                 self.mean_square = ms;
             }
         }
 
-        // Pass 2: static soft-knee curve → wanted reduction (dB, ≤ 0).
+        // Static soft-knee curve → wanted reduction (dB, ≤ 0), then
+        // attack/release smoothing in the dB domain, once per group.
         let half_knee = 0.5 * knee_db;
         let inv_two_knee = if knee_db > 0.0 { 0.5 / knee_db } else { 0.0 };
-        let mut target = [0.0f32; MAX_BLOCK];
-        for (t, &l) in target[..n].iter_mut().zip(&level_db[..n]) {
-            let over = l - threshold_db;
-            let in_knee = over + half_knee;
-            let above = slope * over;
-            let knee = slope * in_knee * in_knee * inv_two_knee;
-            *t = if over <= -half_knee {
-                0.0
-            } else if over >= half_knee {
-                above
-            } else {
-                knee
-            };
-        }
-
-        // Pass 3: attack/release smoothing in the dB domain (a recurrence).
-        let (att, rel) = (self.attack_coeff, self.release_coeff);
         let mut r = self.reduction_db;
         let mut deepest = 0.0f32;
-        for t in target[..n].iter_mut() {
-            let coeff = if *t < r { att } else { rel };
-            r = *t + (r - *t) * coeff;
+        let mut end_gain = [1.0f32; GROUPS];
+        for (j, (&l, g)) in level[..groups].iter().zip(end_gain.iter_mut()).enumerate() {
+            let len = GROUP_FRAMES.min(n - j * GROUP_FRAMES);
+            // 10·log10 of power.
+            let over = 3.010_3 * fast_log2(l) - threshold_db;
+            let in_knee = over + half_knee;
+            let target = if over <= -half_knee {
+                0.0
+            } else if over >= half_knee {
+                slope * over
+            } else {
+                slope * in_knee * in_knee * inv_two_knee
+            };
+            let coeff = if target < r {
+                self.attack_pow[len]
+            } else {
+                self.release_pow[len]
+            };
+            r = target + (r - target) * coeff;
             // Flush the tail of a release to exactly 0 (no denormals, and
             // an idle compressor is exactly transparent but for makeup).
             if r > -1e-6 {
                 r = 0.0;
             }
             deepest = deepest.min(r);
-            *t = r;
+            let last = j * GROUP_FRAMES + len - 1;
+            *g = fast_db_to_amp(mix[last] * (r + makeup_db[last]));
         }
         self.reduction_db = r;
         self.max_reduction_db = self.max_reduction_db.min(deepest * mix_now);
 
-        // Pass 4: dB → linear gain, with makeup and the on/off crossfade.
-        for (((g, &t), &m), &mk) in gain[..n]
-            .iter_mut()
-            .zip(&target[..n])
-            .zip(&mix[..n])
-            .zip(&makeup_db[..n])
-        {
-            *g = fast_db_to_amp(m * (t + mk));
+        // Linear gain, interpolated across each group from the previous
+        // group's end: piecewise linear, so nothing steps.
+        let mut prev = self.last_gain;
+        for (out, &end) in gain[..n].chunks_mut(GROUP_FRAMES).zip(&end_gain[..groups]) {
+            let step = (end - prev) / out.len() as f32;
+            for (i, g) in out.iter_mut().enumerate() {
+                *g = prev + step * (i + 1) as f32;
+            }
+            prev = end;
         }
+        self.last_gain = prev;
     }
+}
+
+/// `coeff^k` for `k = 0..=GROUP_FRAMES`: a one-pole's step over `k` frames.
+fn powers(coeff: f32) -> [f32; GROUP_FRAMES + 1] {
+    let mut out = [1.0f32; GROUP_FRAMES + 1];
+    let mut p = 1.0f32;
+    for o in out.iter_mut() {
+        *o = p;
+        p *= coeff;
+    }
+    out
 }
 
 #[cfg(test)]

@@ -19,11 +19,14 @@
 //!    inequality: peak(x) ≤ peak(low band) + peak(high band)). The wanted
 //!    gain is `r[n] = min(1, ceiling / p[n])`.
 //! 2. **Hold**: a sliding minimum of `r` over `W = B + 2K` frames (monotonic
-//!    deque, amortized O(1)). `K` is the interpolator's half-width, so the
+//!    deque, amortized O(1)), stepped once per group of [`GROUP_FRAMES`]
+//!    frames: each group enters as its minimum and the window is widened to
+//!    whole groups, so the hold is never above the per-frame one. `K` is the interpolator's half-width, so the
 //!    gain is flat at or below `r` across every sample that shapes the peak
 //!    between samples — that is what makes the *true* peak, not just the
 //!    sample peak, land under the ceiling.
-//! 3. **Release**: a one-pole that may only rise slowly, never fall slowly.
+//! 3. **Release**: a one-pole that may only rise slowly, never fall slowly,
+//!    also stepped per group (and never above the group's hold).
 //! 4. **Ramp**: a moving average over `B` frames (the attack, set by
 //!    `lookahead_ms`) turns the held gain into a linear ramp that reaches its
 //!    floor before the peak arrives. The average is computed exactly from
@@ -44,6 +47,9 @@ use crate::units::db_to_amp;
 
 /// Most frames one call to [`Limiter::process`] handles.
 pub const MAX_BLOCK: usize = 64;
+/// Frames per step of the hold and release (the gain computer's control
+/// rate); the ramp and the audio still run per frame.
+pub const GROUP_FRAMES: usize = 8;
 /// Ring capacity (frames): holds the longest delay at 192 kHz.
 const RING: usize = 512;
 const MASK: u32 = RING as u32 - 1;
@@ -206,7 +212,8 @@ pub struct Limiter<const C: usize> {
     /// Frame counter (wrapping), the write position of every ring.
     now: u32,
     released: f32,
-    release_coeff: f32,
+    /// The release coefficient raised to 0..=GROUP_FRAMES (one group's step).
+    release_pow: [f32; GROUP_FRAMES + 1],
     /// Interpolator half-width (frames) the hold must cover on each side.
     half_width: u32,
     ramp_max: u32,
@@ -252,7 +259,7 @@ impl<const C: usize> Limiter<C> {
             prefix: [0; RING],
             now: 0,
             released: 1.0,
-            release_coeff: 0.0,
+            release_pow: [1.0; GROUP_FRAMES + 1],
             half_width,
             ramp_max,
             delay,
@@ -276,11 +283,23 @@ impl<const C: usize> Limiter<C> {
         self.delay as usize
     }
 
+    /// How late the side-chain readings of
+    /// [`process_with_peaks`](Self::process_with_peaks) are expected to be
+    /// (the [`TruePeakDetector`]'s latency at this rate).
+    pub fn detector_latency_frames(&self) -> usize {
+        self.detector.latency_frames()
+    }
+
     /// Applies new (validated) parameters; they glide or crossfade in.
     pub fn set_params(&mut self, params: &LimiterParams) {
         self.ceiling.set_target(db_to_amp(params.ceiling_dbtp));
         self.mix.set_target(if params.enabled { 1.0 } else { 0.0 });
-        self.release_coeff = one_pole_coeff(params.release_ms, self.sample_rate_hz);
+        let rel = one_pole_coeff(params.release_ms, self.sample_rate_hz);
+        let mut pow = 1.0f32;
+        for p in self.release_pow.iter_mut() {
+            *p = pow;
+            pow *= rel;
+        }
         let b = self.ramp_frames(params.lookahead_ms);
         match self.ramp {
             Ramp::Steady(cur) if cur == b => self.pending_ramp = None,
@@ -332,11 +351,11 @@ impl<const C: usize> Limiter<C> {
         }
     }
 
-    /// Gain from a ramp of `b` frames, read so its flat part is centred on
-    /// the frame leaving the delay line now.
+    /// Gain from a ramp of `b` frames at frame `at`, read so its flat part
+    /// is centred on the frame leaving the delay line then.
     #[inline]
-    fn ramp_gain(&self, b: u32) -> f32 {
-        let end = self.now.wrapping_sub(self.ramp_max - b);
+    fn ramp_gain(&self, at: u32, b: u32) -> f32 {
+        let end = at.wrapping_sub(self.ramp_max - b);
         let start = end.wrapping_sub(b);
         let sum =
             self.prefix[(end & MASK) as usize].wrapping_sub(self.prefix[(start & MASK) as usize]);
@@ -349,25 +368,14 @@ impl<const C: usize> Limiter<C> {
     ///
     /// # Realtime
     /// No allocation. Per frame: the detector's polyphase filter (skipped on
-    /// blocks that cannot reach the ceiling), one deque update (amortized
-    /// O(1), at most `W` pops), a few integer ops and one multiply per
-    /// channel.
+    /// blocks that cannot reach the ceiling), the high-band guard, a few
+    /// vectorized passes and one ring read per ramp; per group of
+    /// [`GROUP_FRAMES`]: one deque update and one release step.
     pub fn process(&mut self, audio: &mut [&mut [f32]], frames: usize, gain: &mut [f32]) {
-        let mut n = frames.min(MAX_BLOCK).min(gain.len());
-        for ch in audio.iter() {
-            n = n.min(ch.len());
-        }
-        let channels = self.channels.min(audio.len()).min(C);
-        if n == 0 {
+        let Some((n, channels)) = self.block_size(audio, frames, gain.len()) else {
             return;
-        }
-        let glide = libm::expf(-(n as f32) / (GLIDE_MS * 0.001 * self.sample_rate_hz as f32));
-        let ceiling = self.ceiling.step(glide);
-        let xfade = libm::expf(-(n as f32) / (0.3 * XFADE_MS * 0.001 * self.sample_rate_hz as f32));
-        let mut mix = [0.0f32; MAX_BLOCK];
-        let mix_now = self.mix.step_into(xfade, &mut mix[..n]);
-        let aim = ceiling * db_to_amp(-DETECTOR_MARGIN_DB);
-
+        };
+        let aim = self.ceiling.value() * db_to_amp(-DETECTOR_MARGIN_DB);
         // 1. Side-chain true peak per frame, max over channels.
         let mut peak = [0.0f32; MAX_BLOCK];
         for (ch, samples) in audio.iter().enumerate().take(channels) {
@@ -375,6 +383,59 @@ impl<const C: usize> Limiter<C> {
                 .process_channel(ch, &samples[..n], &mut peak[..n], aim);
         }
         self.hf.add_bound(&audio[..channels], n, &mut peak[..n]);
+        self.process_with_peaks(audio, n, &peak[..n], gain);
+    }
+
+    /// The frames and channels a call can handle, or `None` for nothing.
+    fn block_size(
+        &self,
+        audio: &[&mut [f32]],
+        frames: usize,
+        gain_len: usize,
+    ) -> Option<(usize, usize)> {
+        let mut n = frames.min(MAX_BLOCK).min(gain_len);
+        for ch in audio.iter() {
+            n = n.min(ch.len());
+        }
+        let channels = self.channels.min(audio.len()).min(C);
+        (n > 0).then_some((n, channels))
+    }
+
+    /// The level the side-chain must stay under for the output to meet the
+    /// ceiling: the gliding ceiling less the detector margin. A caller
+    /// supplying its own peaks may skip work below it.
+    pub fn aim(&self) -> f32 {
+        self.ceiling.value() * db_to_amp(-DETECTOR_MARGIN_DB)
+    }
+
+    /// As [`process`](Self::process), with the side-chain reading supplied:
+    /// `peak[i]` must bound the true peak (including the band above the
+    /// detector's, see [`HfGuard`]) of the interval ending at frame
+    /// `i - detector_latency_frames()` of `audio`, the way
+    /// [`TruePeakDetector::process_channel`] plus [`HfGuard::add_bound`]
+    /// report it; values at or below [`aim`](Self::aim) may be any value at
+    /// or below it. This lets a host that already runs a detector (the
+    /// chain's input meter) share it.
+    pub fn process_with_peaks(
+        &mut self,
+        audio: &mut [&mut [f32]],
+        frames: usize,
+        peak: &[f32],
+        gain: &mut [f32],
+    ) {
+        let Some((n, channels)) = self.block_size(audio, frames, gain.len().min(peak.len())) else {
+            return;
+        };
+        let glide = libm::expf(-(n as f32) / (GLIDE_MS * 0.001 * self.sample_rate_hz as f32));
+        let aim_before = self.aim();
+        let ceiling = self.ceiling.step(glide);
+        let xfade = libm::expf(-(n as f32) / (0.3 * XFADE_MS * 0.001 * self.sample_rate_hz as f32));
+        let mut mix = [0.0f32; MAX_BLOCK];
+        let mix_now = self.mix.step_into(xfade, &mut mix[..n]);
+        // The ceiling may have glided down inside this block: aim at the
+        // lower of the two ends (the peaks were judged against the first).
+        let aim = aim_before.min(ceiling * db_to_amp(-DETECTOR_MARGIN_DB));
+
         let mut wanted = [1.0f32; MAX_BLOCK];
         for (w, &p) in wanted[..n].iter_mut().zip(&peak[..n]) {
             if p > aim {
@@ -382,8 +443,6 @@ impl<const C: usize> Limiter<C> {
             }
         }
 
-        let window = self.hold_window();
-        let rel = self.release_coeff;
         let start = self.now;
         // In steady state (the common case) the ramp cannot change inside
         // this block: read one ramp length without the state machine.
@@ -393,85 +452,50 @@ impl<const C: usize> Limiter<C> {
         };
         // Idle fast path: nothing in this block needs reduction and nothing
         // in the hold window did either, so the held and released gains
-        // stay exactly 1 and only the prefix sums and ramp reads remain —
-        // the same numbers the general loop would produce.
+        // stay exactly 1 — the same numbers the general path produces.
         let idle = steady.is_some()
             && self.released >= 1.0
             && (self.dq_len == 0 || self.dq_value[self.dq_head as usize] >= 1.0)
             && wanted[..n].iter().all(|&w| w >= 1.0);
-        if let (true, Some(b)) = (idle, steady) {
-            let base = self.prefix[(self.now.wrapping_sub(1) & MASK) as usize];
-            let q = Q as u32;
-            for (i, g) in gain[..n].iter_mut().enumerate() {
-                let at = self.now.wrapping_add(i as u32);
-                self.prefix[(at & MASK) as usize] = base.wrapping_add(q.wrapping_mul(i as u32 + 1));
-                let end = at.wrapping_sub(self.ramp_max - b);
-                let sum = self.prefix[(end & MASK) as usize]
-                    .wrapping_sub(self.prefix[(end.wrapping_sub(b) & MASK) as usize]);
-                *g = 1.0 - mix[i] * (1.0 - sum as f32 * (1.0 / Q) / b as f32);
-            }
-            let last = self.now.wrapping_add(n as u32 - 1);
+        if idle {
             self.dq_len = 1;
             self.dq_value[self.dq_head as usize] = 1.0;
-            self.dq_index[self.dq_head as usize] = last as u16;
-            self.now = self.now.wrapping_add(n as u32);
+            self.dq_index[self.dq_head as usize] = start.wrapping_add(n as u32 - 1) as u16;
+            self.write_prefix(start, n, Q as u32);
+        } else {
+            self.hold_and_release(&wanted[..n]);
         }
-        for (i, &w) in wanted[..n]
-            .iter()
-            .enumerate()
-            .take(if idle { 0 } else { n })
-        {
-            // 2. Sliding minimum over the hold window.
-            while self.dq_len > 0 {
-                let back = ((self.dq_head + self.dq_len - 1) & MASK) as usize;
-                if self.dq_value[back] >= w {
-                    self.dq_len -= 1;
-                } else {
-                    break;
+
+        // 4. The ramp: an exact moving average of the released gain.
+        match steady {
+            Some(b) => {
+                let lag = self.ramp_max - b;
+                let scale = 1.0 / (Q * b as f32);
+                for (i, g) in gain[..n].iter_mut().enumerate() {
+                    let end = start.wrapping_add(i as u32).wrapping_sub(lag);
+                    let sum = self.prefix[(end & MASK) as usize]
+                        .wrapping_sub(self.prefix[(end.wrapping_sub(b) & MASK) as usize]);
+                    *g = sum as f32 * scale;
                 }
             }
-            let slot = ((self.dq_head + self.dq_len) & MASK) as usize;
-            self.dq_value[slot] = w;
-            self.dq_index[slot] = self.now as u16;
-            self.dq_len += 1;
-            while (self.now as u16).wrapping_sub(self.dq_index[self.dq_head as usize]) as u32
-                >= window
-            {
-                self.dq_head = (self.dq_head + 1) & MASK;
-                self.dq_len -= 1;
-            }
-            let held = self.dq_value[self.dq_head as usize];
-
-            // 3. Release: fall at once, rise slowly.
-            self.released = if held < self.released {
-                held
-            } else {
-                held + (self.released - held) * rel
-            };
-
-            // 4. Exact moving average via prefix sums.
-            let q = (self.released.clamp(0.0, 1.0) * Q) as u32;
-            let prev = self.prefix[(self.now.wrapping_sub(1) & MASK) as usize];
-            self.prefix[(self.now & MASK) as usize] = prev.wrapping_add(q);
-
-            let g = match steady {
-                Some(b) => self.ramp_gain(b),
-                None => {
-                    let g = match self.ramp {
-                        Ramp::Steady(b) => self.ramp_gain(b),
-                        Ramp::Widen { old, .. } => self.ramp_gain(old),
+            None => {
+                for (i, g) in gain[..n].iter_mut().enumerate() {
+                    let at = start.wrapping_add(i as u32);
+                    *g = match self.ramp {
+                        Ramp::Steady(b) | Ramp::Widen { old: b, .. } => self.ramp_gain(at, b),
                         Ramp::Fade { old, new, done } => {
                             let f = done as f32 / self.xfade_frames.max(1) as f32;
-                            self.ramp_gain(old) * (1.0 - f) + self.ramp_gain(new) * f
+                            self.ramp_gain(at, old) * (1.0 - f) + self.ramp_gain(at, new) * f
                         }
                     };
                     self.advance_ramp();
-                    g
                 }
-            };
-            gain[i] = 1.0 - mix[i] * (1.0 - g);
-            self.now = self.now.wrapping_add(1);
+            }
         }
+        for (g, &m) in gain[..n].iter_mut().zip(&mix[..n]) {
+            *g = 1.0 - m * (1.0 - *g);
+        }
+        self.now = start.wrapping_add(n as u32);
         self.min_gain = gain[..n].iter().fold(self.min_gain, |m, &g| m.min(g));
 
         // 5. Delay line, a block at a time: write the new frames, read the
@@ -496,6 +520,72 @@ impl<const C: usize> Limiter<C> {
                     *s = s.clamp(-ceiling, ceiling);
                 }
             }
+        }
+    }
+
+    /// Steps 2 and 3 for one block of wanted gains, a group of
+    /// [`GROUP_FRAMES`] at a time, writing the released gain's prefix sums.
+    ///
+    /// Each group enters the sliding-minimum deque as its smallest wanted
+    /// gain, stamped with its last frame, and stays while any of its frames
+    /// is inside the hold window of the group being processed; the held
+    /// value is therefore at or below every per-frame hold of the group's
+    /// frames. The release steps once per group (its coefficient raised to
+    /// the group length) and never rises above the held value, so each
+    /// frame's released gain is at or below its own hold — the property the
+    /// ramp's guarantee rests on.
+    fn hold_and_release(&mut self, wanted: &[f32]) {
+        // A pending lookahead change widens the hold from this block on.
+        let window = match (self.ramp, self.pending_ramp) {
+            (Ramp::Steady(b), Some(new)) => b.max(new) + 2 * self.half_width,
+            _ => self.hold_window(),
+        };
+        let mut at = self.now;
+        for group in wanted.chunks(GROUP_FRAMES) {
+            let len = group.len() as u32;
+            let w = group.iter().fold(1.0f32, |m, &x| if x < m { x } else { m });
+            let last = at.wrapping_add(len - 1) as u16;
+            while self.dq_len > 0 {
+                let back = ((self.dq_head + self.dq_len - 1) & MASK) as usize;
+                if self.dq_value[back] >= w {
+                    self.dq_len -= 1;
+                } else {
+                    break;
+                }
+            }
+            let slot = ((self.dq_head + self.dq_len) & MASK) as usize;
+            self.dq_value[slot] = w;
+            self.dq_index[slot] = last;
+            self.dq_len += 1;
+            // Drop groups whose last frame is older than the window of this
+            // group's first frame: `first - last_f >= window`.
+            while last.wrapping_sub(self.dq_index[self.dq_head as usize]) as u32 >= window + len - 1
+            {
+                self.dq_head = (self.dq_head + 1) & MASK;
+                self.dq_len -= 1;
+            }
+            let held = self.dq_value[self.dq_head as usize];
+
+            // 3. Release: fall at once, rise slowly.
+            let rel = self.release_pow[len as usize];
+            self.released = if held < self.released {
+                held
+            } else {
+                held + (self.released - held) * rel
+            };
+            let q = (self.released.clamp(0.0, 1.0) * Q) as u32;
+            self.write_prefix(at, len as usize, q);
+            at = at.wrapping_add(len);
+        }
+    }
+
+    /// Prefix sums for `len` frames from frame `at`, each adding `q`.
+    #[inline]
+    fn write_prefix(&mut self, at: u32, len: usize, q: u32) {
+        let base = self.prefix[(at.wrapping_sub(1) & MASK) as usize];
+        for i in 0..len as u32 {
+            let t = at.wrapping_add(i);
+            self.prefix[(t & MASK) as usize] = base.wrapping_add(q.wrapping_mul(i + 1));
         }
     }
 
