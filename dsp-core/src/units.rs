@@ -73,9 +73,76 @@ pub fn fast_db_to_amp(db: f32) -> f32 {
     fast_exp2(db * 0.166_096_4)
 }
 
+/// Largest element of `x` (0 for an empty slice or all-negative input),
+/// in independent lanes so the reduction vectorizes. NaN-free input only.
+#[inline]
+pub fn max_of(x: &[f32]) -> f32 {
+    const LANES: usize = 8;
+    let mut acc = [0.0f32; LANES];
+    let mut blocks = x.chunks_exact(LANES);
+    for b in &mut blocks {
+        for l in 0..LANES {
+            acc[l] = if b[l] > acc[l] { b[l] } else { acc[l] };
+        }
+    }
+    let mut m = 0.0f32;
+    for &v in acc.iter().chain(blocks.remainder()) {
+        m = if v > m { v } else { m };
+    }
+    m
+}
+
+/// Smallest element of each group of `G` consecutive elements of `x`
+/// (the last group may be short), written to `out[j]`; `out` entries past
+/// the last group are left alone. The groups run as independent chains.
+#[inline]
+pub fn group_min<const G: usize>(x: &[f32], out: &mut [f32]) {
+    let groups = x.len().div_ceil(G).min(out.len());
+    for v in out[..groups].iter_mut() {
+        *v = f32::MAX;
+    }
+    for l in 0..G {
+        for (j, o) in out[..groups].iter_mut().enumerate() {
+            if let Some(&v) = x.get(j * G + l) {
+                *o = if v < *o { v } else { *o };
+            }
+        }
+    }
+}
+
+/// Smallest element of `x` (`f32::MAX` for an empty slice), in independent
+/// lanes so the reduction vectorizes. NaN-free input only.
+#[inline]
+pub fn min_of(x: &[f32]) -> f32 {
+    const LANES: usize = 8;
+    let mut acc = [f32::MAX; LANES];
+    let mut blocks = x.chunks_exact(LANES);
+    for b in &mut blocks {
+        for l in 0..LANES {
+            acc[l] = if b[l] < acc[l] { b[l] } else { acc[l] };
+        }
+    }
+    let mut m = f32::MAX;
+    for &v in acc.iter().chain(blocks.remainder()) {
+        m = if v < m { v } else { m };
+    }
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reductions() {
+        let x = [3.0f32, -1.0, 7.5, 0.25, 2.0, 9.0, -4.0, 1.0, 6.0, 5.0, 8.0];
+        assert_eq!(max_of(&x), 9.0);
+        assert_eq!(min_of(&x), -4.0);
+        assert_eq!(max_of(&[]), 0.0);
+        let mut out = [0.0f32; 4];
+        group_min::<4>(&x, &mut out);
+        assert_eq!(out, [-1.0, -4.0, 5.0, 0.0]);
+    }
 
     #[test]
     fn exact_round_trips() {

@@ -108,6 +108,87 @@ fn ceiling_holds_on_intersample_torture() {
     }
 }
 
+/// The chain shares the input meter's detector with the limiter and bounds
+/// what the AGC and compressor gains do to it; fast, deep compression and
+/// heavy makeup ahead of the limiter must not let a peak through.
+#[test]
+fn ceiling_holds_with_fast_dynamics_ahead_of_the_limiter() {
+    for rate in [44_100, 48_000, 96_000, 192_000] {
+        let mut p = Params::default();
+        p.limiter.ceiling_dbtp = -1.0;
+        p.compressor.attack_ms = 0.1;
+        p.compressor.release_ms = 5.0;
+        p.compressor.ratio = 20.0;
+        p.compressor.threshold_db = -40.0;
+        p.compressor.knee_db = 0.0;
+        p.compressor.makeup_db = 24.0;
+        p.compressor.detector = params::Detector::Peak;
+        // Bursts: the compressor slams on at each onset and lets go after.
+        let mut n = Noise::new(rate as u64 + 1);
+        let x: Vec<f32> = (0..rate as usize * 2)
+            .flat_map(|i| {
+                let on = (i / (rate as usize / 20)) % 2 == 0;
+                let v = if on { n.next() * 1.2 } else { n.next() * 0.01 };
+                [v, -v]
+            })
+            .collect();
+        assert_ceiling("noise bursts, fast compressor", &p, rate, 2, &x);
+        // Clicks on a quiet tone: gains jump at each click.
+        let mut x = sine(rate, 2, 3000.0, 1.0, 0.0, 0.05, 0.0);
+        for i in (500..x.len() / 2).step_by(997) {
+            x[2 * i] = 2.0;
+            x[2 * i + 1] = -2.0;
+        }
+        assert_ceiling("clicks, fast compressor", &p, rate, 2, &x);
+        // 12 kHz at 45° pulsing in and out.
+        let mut x = sine(
+            rate,
+            2,
+            12_000.0,
+            2.0,
+            std::f64::consts::FRAC_PI_4,
+            1.0,
+            0.0,
+        );
+        for (i, s) in x.iter_mut().enumerate() {
+            if (i / 2 / (rate as usize / 50)) % 2 == 1 {
+                *s *= 0.02;
+            }
+        }
+        assert_ceiling("12 kHz 45° pulses, fast compressor", &p, rate, 2, &x);
+        // Hard-clipped noise and fs/4 squares, gated: full-band peaks
+        // (the high-band guard's case) under a pumping gain.
+        let mut n = Noise::new(11);
+        let x: Vec<f32> = (0..rate as usize * 2)
+            .map(|i| {
+                let on = (i / 2 / (rate as usize / 30)) % 2 == 0;
+                let v = (n.next() * 4.0).clamp(-1.0, 1.0);
+                if on {
+                    v
+                } else {
+                    v * 0.03
+                }
+            })
+            .collect();
+        assert_ceiling("clipped noise bursts, fast compressor", &p, rate, 2, &x);
+        let x: Vec<f32> = (0..rate as usize * 2)
+            .map(|i| {
+                let level = if (i / 2 / (rate as usize / 40)) % 2 == 0 {
+                    1.0
+                } else {
+                    0.05
+                };
+                if (i / 2 / 2) % 2 == 0 {
+                    level
+                } else {
+                    -level
+                }
+            })
+            .collect();
+        assert_ceiling("fs/4 square bursts, fast compressor", &p, rate, 2, &x);
+    }
+}
+
 #[test]
 fn flat_response_and_exact_latency_when_not_limiting() {
     let rate = 48_000;

@@ -12,15 +12,20 @@
 //!   click-free (glides, ramps, crossfades); latency never changes.
 //! * Bypass crossfades to the dry signal delayed by the same latency; once
 //!   the fade completes the output is bit-exact with the (finite) input.
+//! * One true-peak detector serves both ends: the input meter's per-frame
+//!   reports, scaled by the AGC and compressor gains plus a bound for how
+//!   fast those gains move, are the limiter's side chain (see
+//!   `SideChain`). Checked end to end against an independent 16×
+//!   reference, with fast compression ahead of the limiter.
 
 use super::agc::Agc;
 use super::compressor::Compressor;
 use super::envelope::Crossfade;
-use super::limiter::Limiter;
+use super::limiter::{HfGuard, Limiter};
 use super::loudness::LoudnessMeter;
 use crate::error::{ConfigError, ParamError};
 use crate::params::Params;
-use crate::units::amp_to_db;
+use crate::units::{amp_to_db, max_of};
 
 /// Frames per internal block: short enough for control-rate glides to be
 /// smooth, long enough for vectorized passes to pay off.
@@ -28,6 +33,10 @@ pub const BLOCK_FRAMES: usize = 64;
 /// Input magnitudes are clamped to this (+80 dBFS) so squares stay finite.
 pub const INPUT_LIMIT: f32 = 1.0e4;
 const DRY_RING: usize = 512;
+/// Frames of gain and magnitude history the shared side chain keeps: the
+/// detector's reach behind a report (at most `2 × 19 + 2` frames, at
+/// 44.1 kHz).
+const REACH_HIST: usize = 40;
 const BYPASS_FADE_MS: f32 = 20.0;
 
 /// Construction-time configuration of a [`Chain`].
@@ -75,6 +84,34 @@ pub struct Chain<const C: usize> {
     meter_steps: u64,
     energy_pre: f64,
     energy_post: f64,
+    side: SideChain<C>,
+}
+
+/// The limiter's side chain, computed from the input meter's true-peak
+/// reports instead of a second detector on the gained signal.
+///
+/// The limiter needs, for each report `n` (frame `m = n - d` with `d` the
+/// detector latency), a bound on the detector's reading of `y = G·x`, the
+/// input times the AGC and compressor gains. Every oversampled point is
+/// linear in the input, so with `G` varying by at most `s` per frame over
+/// the detector's reach and `|x| <= M` there, the reading of `y` is at most
+/// `G[m]·(reading of x) + s·M·moment` (see
+/// [`TruePeakDetector::modulation_moment`](super::true_peak::TruePeakDetector::modulation_moment)).
+/// The same holds for the limiter's high-band guard. Gains move slowly next
+/// to the audio, so the extra term is tiny except during very fast
+/// compressor attacks, where it only makes the limiter more careful.
+#[derive(Debug, Clone)]
+struct SideChain<const C: usize> {
+    hf: HfGuard<C>,
+    /// Detector latency `d` and reach `2d + 2` (frames).
+    latency: usize,
+    reach: usize,
+    /// `s·M` multipliers of the detector and the guard.
+    moment: f32,
+    /// Pre-limiter gain and largest input magnitude of the last
+    /// [`REACH_HIST`] frames, oldest first.
+    gain_hist: [f32; REACH_HIST],
+    mag_hist: [f32; REACH_HIST],
 }
 
 impl<const C: usize> Chain<C> {
@@ -117,6 +154,7 @@ impl<const C: usize> Chain<C> {
             meter_steps: 0,
             energy_pre: 0.0,
             energy_post: 0.0,
+            side: SideChain::new(rate)?,
         })
     }
 
@@ -232,11 +270,13 @@ impl<const C: usize> Chain<C> {
         let ch = self.config.channels;
         let block = &mut block[..ch];
 
-        // Sanitize: non-finite → 0, absurd → clamped. Branch-free select.
+        // Sanitize: non-finite → 0, absurd → clamped. `x · 0 == 0` only for
+        // finite x; compare-and-select keeps the loop a vector loop.
         for samples in block.iter_mut() {
             for s in samples[..n].iter_mut() {
-                let v = if s.is_finite() { *s } else { 0.0 };
-                *s = v.clamp(-INPUT_LIMIT, INPUT_LIMIT);
+                let v = if *s * 0.0 == 0.0 { *s } else { 0.0 };
+                let v = if v > INPUT_LIMIT { INPUT_LIMIT } else { v };
+                *s = if v < -INPUT_LIMIT { -INPUT_LIMIT } else { v };
             }
         }
 
@@ -248,16 +288,21 @@ impl<const C: usize> Chain<C> {
             }
         }
 
+        // Keep the input: the side chain measures it, not the gained signal.
+        let mut input = [[0.0f32; BLOCK_FRAMES]; C];
+        for (x, samples) in input.iter_mut().zip(block.iter()) {
+            x[..n].copy_from_slice(&samples[..n]);
+        }
+        let mut input_refs: [&[f32]; C] = [&[]; C];
+        for (r, samples) in input_refs.iter_mut().zip(input.iter()) {
+            *r = &samples[..n];
+        }
+        let input_refs = &input_refs[..ch];
+
         // Meter → per-frame K-weighted power, and momentary steps for the AGC.
         let mut power = [0.0f32; BLOCK_FRAMES];
-        {
-            let mut refs: [&[f32]; C] = [&[]; C];
-            for (r, samples) in refs.iter_mut().zip(block.iter()) {
-                *r = &samples[..n];
-            }
-            self.meter
-                .process_planar_power(&refs[..ch], &mut power[..n]);
-        }
+        self.meter
+            .process_planar_power_deferred_peak(input_refs, &mut power[..n]);
         let steps = self.meter.blocks_completed();
         if steps != self.meter_steps {
             self.meter_steps = steps;
@@ -294,6 +339,20 @@ impl<const C: usize> Chain<C> {
             }
         }
 
+        // Side chain from the input meter's true-peak work.
+        let mut gain = [0.0f32; BLOCK_FRAMES];
+        for ((g, &a), &c) in gain[..n]
+            .iter_mut()
+            .zip(&agc_gain[..n])
+            .zip(&comp_gain[..n])
+        {
+            *g = a * c;
+        }
+        let mut peak = [0.0f32; BLOCK_FRAMES];
+        let aim = self.limiter.aim(n);
+        self.side
+            .peaks(&mut self.meter, input_refs, &gain[..n], aim, &mut peak[..n]);
+
         // Limiter (delays by the chain latency).
         let mut lim_gain = [0.0f32; BLOCK_FRAMES];
         {
@@ -301,7 +360,8 @@ impl<const C: usize> Chain<C> {
             for (r, samples) in refs.iter_mut().zip(block.iter_mut()) {
                 *r = &mut samples[..n];
             }
-            self.limiter.process(&mut refs[..ch], n, &mut lim_gain[..n]);
+            self.limiter
+                .process_with_peaks(&mut refs[..ch], n, &peak[..n], &mut lim_gain[..n]);
         }
 
         // What the dynamics took away, K-weighted, for the AGC.
@@ -330,6 +390,87 @@ impl<const C: usize> Chain<C> {
             }
         }
         self.dry_pos = (pos + n) % DRY_RING;
+    }
+}
+
+impl<const C: usize> SideChain<C> {
+    fn new(sample_rate_hz: u32) -> Result<Self, Error> {
+        let detector = super::true_peak::TruePeakDetector::<1>::new(sample_rate_hz, 1)
+            .map_err(Error::Config)?;
+        let latency = detector.latency_frames();
+        let hf = HfGuard::new(sample_rate_hz, latency);
+        let reach = 2 * latency + 2;
+        debug_assert!(reach <= REACH_HIST);
+        Ok(Self {
+            latency,
+            reach: reach.min(REACH_HIST),
+            moment: detector.modulation_moment() + hf.modulation_moment(),
+            hf,
+            gain_hist: [1.0; REACH_HIST],
+            mag_hist: [0.0; REACH_HIST],
+        })
+    }
+
+    /// Side-chain readings of `gain · input` for one block (see the type's
+    /// docs), aligned like the limiter's own detector; readings at or below
+    /// `aim` may be any value at or below it. Also feeds the meter's true
+    /// peak.
+    fn peaks<const M: usize>(
+        &mut self,
+        meter: &mut LoudnessMeter<M>,
+        input: &[&[f32]],
+        gain: &[f32],
+        aim: f32,
+        peak: &mut [f32],
+    ) {
+        let n = gain.len().min(peak.len()).min(BLOCK_FRAMES);
+        // Gains and magnitudes from `reach` frames back to the block's end.
+        let mut g = [0.0f32; REACH_HIST + BLOCK_FRAMES];
+        let mut mag = [0.0f32; REACH_HIST + BLOCK_FRAMES];
+        g[..REACH_HIST].copy_from_slice(&self.gain_hist);
+        g[REACH_HIST..REACH_HIST + n].copy_from_slice(&gain[..n]);
+        mag[..REACH_HIST].copy_from_slice(&self.mag_hist);
+        for x in input {
+            for (m, &v) in mag[REACH_HIST..REACH_HIST + n].iter_mut().zip(x.iter()) {
+                let a = v.abs();
+                *m = if a > *m { a } else { *m };
+            }
+        }
+        let span = REACH_HIST - self.reach..REACH_HIST + n;
+        let max_mag = max_of(&mag[span.clone()]);
+        let mut steps = [0.0f32; REACH_HIST + BLOCK_FRAMES];
+        let from = span.start.max(1);
+        for ((d, &b), &a) in steps[from..span.end]
+            .iter_mut()
+            .zip(&g[from..span.end])
+            .zip(&g[from - 1..span.end - 1])
+        {
+            *d = (b - a).abs();
+        }
+        let slope = max_of(&steps[from..span.end]);
+        let extra = slope * max_mag * self.moment;
+        // The gain at each report's own frame, `latency` frames back.
+        let centre = &g[REACH_HIST - self.latency..REACH_HIST - self.latency + n];
+        let max_gain = max_of(centre);
+
+        let mut hf = [0.0f32; BLOCK_FRAMES];
+        self.hf.add_bound(input, n, &mut hf[..n]);
+        let max_hf = max_of(&hf[..n]);
+
+        // Reports that cannot lift a reading over `aim` may skip the work.
+        let floor = if max_gain > 0.0 {
+            ((aim - extra) / max_gain - max_hf).max(0.0)
+        } else {
+            f32::MAX
+        };
+        let mut tp = [0.0f32; BLOCK_FRAMES];
+        meter.measure_true_peak_frames(input, floor, &mut tp[..n]);
+        for (((p, &t), &h), &gc) in peak[..n].iter_mut().zip(&tp[..n]).zip(&hf[..n]).zip(centre) {
+            *p = gc * (t + h) + extra;
+        }
+
+        self.gain_hist.copy_from_slice(&g[n..n + REACH_HIST]);
+        self.mag_hist.copy_from_slice(&mag[n..n + REACH_HIST]);
     }
 }
 

@@ -24,7 +24,7 @@
 
 use super::envelope::{one_pole_coeff, Smoothed};
 use crate::params::{CompressorParams, Detector};
-use crate::units::{fast_db_to_amp, fast_log2};
+use crate::units::{fast_db_to_amp, fast_log2, group_min};
 
 /// Most frames one call to [`Compressor::process`] handles.
 pub const MAX_BLOCK: usize = 64;
@@ -171,9 +171,14 @@ impl Compressor {
                         *p = p.max(x.abs());
                     }
                 }
-                for (l, g) in level.iter_mut().zip(frame_level[..n].chunks(GROUP_FRAMES)) {
-                    let peak = g.iter().fold(0.0f32, |m, &x| m.max(x));
-                    *l = (peak * peak).max(LEVEL_FLOOR);
+                let mut peaks = [0.0f32; GROUPS];
+                // Magnitudes are ≥ 0: the group maxima are minima of negatives.
+                for p in frame_level[..n].iter_mut() {
+                    *p = -*p;
+                }
+                group_min::<GROUP_FRAMES>(&frame_level[..n], &mut peaks);
+                for (l, &p) in level.iter_mut().zip(&peaks[..groups]) {
+                    *l = (p * p).max(LEVEL_FLOOR);
                 }
             }
             Detector::Rms => {

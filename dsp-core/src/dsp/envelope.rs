@@ -167,21 +167,23 @@ impl LinearRamp {
     /// O(len), no allocation.
     #[inline]
     pub fn fill(&mut self, out: &mut [f32]) {
-        if self.done >= self.total {
-            out.fill(self.value);
-            return;
+        let ramping = (self.total.saturating_sub(self.done) as usize).min(out.len());
+        let (ramp, rest) = out.split_at_mut(ramping);
+        let (start, increment, done) = (self.start, self.increment, self.done);
+        // Independent per-sample values: the loop vectorizes.
+        for (i, o) in ramp.iter_mut().enumerate() {
+            *o = start + increment * (done + 1 + i as u32) as f32;
         }
-        for o in out.iter_mut() {
-            if self.done < self.total {
-                self.done += 1;
-                self.value = if self.done == self.total {
-                    self.target
-                } else {
-                    self.start + self.increment * self.done as f32
-                };
-            }
-            *o = self.value;
+        self.done += ramping as u32;
+        if let Some(last) = ramp.last_mut() {
+            self.value = if self.done >= self.total {
+                *last = self.target;
+                self.target
+            } else {
+                *last
+            };
         }
+        rest.fill(self.value);
     }
 }
 

@@ -43,7 +43,7 @@ use super::envelope::{one_pole_coeff, Smoothed};
 use super::true_peak::TruePeakDetector;
 use crate::error::ConfigError;
 use crate::params::LimiterParams;
-use crate::units::db_to_amp;
+use crate::units::{db_to_amp, group_min, min_of};
 
 /// Most frames one call to [`Limiter::process`] handles.
 pub const MAX_BLOCK: usize = 64;
@@ -53,6 +53,10 @@ pub const GROUP_FRAMES: usize = 8;
 /// Ring capacity (frames): holds the longest delay at 192 kHz.
 const RING: usize = 512;
 const MASK: u32 = RING as u32 - 1;
+/// Deque capacity (groups): a hold window spans fewer than
+/// `RING / GROUP_FRAMES + 2` groups.
+const DEQUE: usize = 128;
+const DQ_MASK: u32 = DEQUE as u32 - 1;
 /// Fixed-point scale of the gain prefix sums (Q20: sums of 512 gains ≤ 2^29).
 const Q: f32 = (1u32 << 20) as f32;
 /// The most lookahead the chain is built for; fixes the latency.
@@ -119,13 +123,16 @@ impl<const C: usize> HfGuard<C> {
             *t = sinc * i0(beta * libm::sqrt((1.0 - r * r).max(0.0))) / norm;
             dc += *t;
         }
-        for (k, t) in taps.iter_mut().enumerate().take(2 * half + 1) {
+        for k in 0..=half {
             let low = lp[k] / dc;
-            *t = if k == half {
+            let t = if k == half {
                 (1.0 - low) as f32
             } else {
                 (-low) as f32
             };
+            // Exactly symmetric: the filter folds tap pairs.
+            taps[k] = t;
+            taps[2 * half - k] = t;
         }
         Self {
             taps,
@@ -141,27 +148,40 @@ impl<const C: usize> HfGuard<C> {
     ///
     /// # Realtime
     /// `2·half + 1` multiply-adds per channel and frame, vectorized over time.
-    pub fn add_bound(&mut self, channels: &[&mut [f32]], frames: usize, peak: &mut [f32]) {
+    pub fn add_bound<S: AsRef<[f32]>>(&mut self, channels: &[S], frames: usize, peak: &mut [f32]) {
         let n = frames.min(MAX_BLOCK).min(peak.len());
         let len = 2 * self.half;
         let mut band = [0.0f32; MAX_BLOCK];
         for (hist, samples) in self.history.iter_mut().zip(channels.iter()) {
-            let mut buf = [0.0f32; 2 * HF_MAX_HALF + MAX_BLOCK];
+            // Slack past the block so the last group of eight stays in bounds.
+            let mut buf = [0.0f32; 2 * HF_MAX_HALF + MAX_BLOCK + 8];
             buf[..len].copy_from_slice(&hist[..len]);
-            for (b, &x) in buf[len..len + n].iter_mut().zip(samples.iter()) {
-                *b = if x.is_finite() {
-                    x.clamp(-1e30, 1e30)
-                } else {
-                    0.0
-                };
+            for (b, &x) in buf[len..len + n].iter_mut().zip(samples.as_ref().iter()) {
+                // Finite x only (`x · 0 == 0`), clamped; a vector select.
+                let v = if x * 0.0 == 0.0 { x } else { 0.0 };
+                let v = if v > 1e30 { 1e30 } else { v };
+                *b = if v < -1e30 { -1e30 } else { v };
             }
-            // Taps outside, frames inside: each pass is a vector multiply-add
-            // over the whole block.
+            // Eight frames at a time with the accumulators in registers;
+            // the kernel is symmetric, so tap pairs share one multiply.
+            let h = self.half;
+            let centre = self.taps[h];
             let mut acc = [0.0f32; MAX_BLOCK];
-            for (k, &t) in self.taps[..len + 1].iter().enumerate() {
-                for (a, &x) in acc[..n].iter_mut().zip(&buf[k..k + n]) {
-                    *a += t * x;
+            for (b, out) in acc[..n.div_ceil(8) * 8].chunks_exact_mut(8).enumerate() {
+                let i0 = b * 8;
+                let mut a = [0.0f32; 8];
+                let mid = &buf[i0 + h..i0 + h + 8];
+                for l in 0..8 {
+                    a[l] = centre * mid[l];
                 }
+                for (k, &t) in self.taps[..h].iter().enumerate() {
+                    let left = &buf[i0 + k..i0 + k + 8];
+                    let right = &buf[i0 + 2 * h - k..i0 + 2 * h - k + 8];
+                    for l in 0..8 {
+                        a[l] += t * (left[l] + right[l]);
+                    }
+                }
+                out.copy_from_slice(&a);
             }
             for (o, &a) in band[..n].iter_mut().zip(&acc[..n]) {
                 *o = o.max(a.abs());
@@ -180,6 +200,31 @@ impl<const C: usize> HfGuard<C> {
     pub fn reset(&mut self) {
         self.history = [[0.0; 2 * HF_MAX_HALF]; C];
         self.last = 0.0;
+    }
+
+    /// `max (added bound) / max |input|`: the most [`add_bound`](Self::add_bound)
+    /// adds per unit of input magnitude.
+    pub fn bound_gain(&self) -> f32 {
+        HF_FACTOR * self.taps.iter().map(|t| t.abs()).sum::<f32>()
+    }
+
+    /// As [`TruePeakDetector::modulation_moment`] for the added bound: a
+    /// gain varying by at most `s` per frame moves it by at most
+    /// `s · max|x| · modulation_moment()` beyond `G[m]` times the bound of
+    /// the ungained input (the high-pass is centred on frame `m` and on
+    /// `m - 1`, hence the extra norm).
+    pub fn modulation_moment(&self) -> f32 {
+        let (m1, l1) = self
+            .taps
+            .iter()
+            .enumerate()
+            .fold((0.0f32, 0.0f32), |(m1, l1), (k, t)| {
+                (
+                    m1 + t.abs() * (k as f32 - self.half as f32).abs(),
+                    l1 + t.abs(),
+                )
+            });
+        HF_FACTOR * (m1 + l1) * 1.001
     }
 }
 
@@ -201,10 +246,11 @@ pub struct Limiter<const C: usize> {
     channels: usize,
     sample_rate_hz: u32,
     audio: [[f32; RING]; C],
-    /// Sliding-minimum deque (values ascending front→back), as a ring.
-    dq_value: [f32; RING],
-    /// Low 16 bits of each entry's frame counter (windows are < 512).
-    dq_index: [u16; RING],
+    /// Sliding-minimum deque of groups (values ascending front→back), as a
+    /// ring.
+    dq_value: [f32; DEQUE],
+    /// Low 16 bits of each group's last frame (windows are < 512 frames).
+    dq_index: [u16; DEQUE],
     dq_head: u32,
     dq_len: u32,
     /// Prefix sums of the released gain in Q20, wrapping.
@@ -252,8 +298,8 @@ impl<const C: usize> Limiter<C> {
             channels,
             sample_rate_hz,
             audio: [[0.0; RING]; C],
-            dq_value: [1.0; RING],
-            dq_index: [0; RING],
+            dq_value: [1.0; DEQUE],
+            dq_index: [0; DEQUE],
             dq_head: 0,
             dq_len: 0,
             prefix: [0; RING],
@@ -375,7 +421,7 @@ impl<const C: usize> Limiter<C> {
         let Some((n, channels)) = self.block_size(audio, frames, gain.len()) else {
             return;
         };
-        let aim = self.ceiling.value() * db_to_amp(-DETECTOR_MARGIN_DB);
+        let aim = self.aim(n);
         // 1. Side-chain true peak per frame, max over channels.
         let mut peak = [0.0f32; MAX_BLOCK];
         for (ch, samples) in audio.iter().enumerate().take(channels) {
@@ -401,11 +447,17 @@ impl<const C: usize> Limiter<C> {
         (n > 0).then_some((n, channels))
     }
 
-    /// The level the side-chain must stay under for the output to meet the
-    /// ceiling: the gliding ceiling less the detector margin. A caller
-    /// supplying its own peaks may skip work below it.
-    pub fn aim(&self) -> f32 {
-        self.ceiling.value() * db_to_amp(-DETECTOR_MARGIN_DB)
+    /// The level the side chain must stay under during the next block of
+    /// `frames` frames for the output to meet the ceiling (the lower end of
+    /// the ceiling's glide over the block, less the detector margin). A
+    /// caller supplying its own peaks may skip work at or below it.
+    pub fn aim(&self, frames: usize) -> f32 {
+        let n = frames.min(MAX_BLOCK) as f32;
+        let glide = libm::expf(-n / (GLIDE_MS * 0.001 * self.sample_rate_hz as f32));
+        let mut ceiling = self.ceiling;
+        let now = ceiling.value();
+        let after = ceiling.step(glide);
+        now.min(after) * db_to_amp(-DETECTOR_MARGIN_DB)
     }
 
     /// As [`process`](Self::process), with the side-chain reading supplied:
@@ -426,15 +478,13 @@ impl<const C: usize> Limiter<C> {
         let Some((n, channels)) = self.block_size(audio, frames, gain.len().min(peak.len())) else {
             return;
         };
+        // The ceiling may glide inside this block: aim at the lower end.
+        let aim = self.aim(n);
         let glide = libm::expf(-(n as f32) / (GLIDE_MS * 0.001 * self.sample_rate_hz as f32));
-        let aim_before = self.aim();
         let ceiling = self.ceiling.step(glide);
         let xfade = libm::expf(-(n as f32) / (0.3 * XFADE_MS * 0.001 * self.sample_rate_hz as f32));
         let mut mix = [0.0f32; MAX_BLOCK];
         let mix_now = self.mix.step_into(xfade, &mut mix[..n]);
-        // The ceiling may have glided down inside this block: aim at the
-        // lower of the two ends (the peaks were judged against the first).
-        let aim = aim_before.min(ceiling * db_to_amp(-DETECTOR_MARGIN_DB));
 
         let mut wanted = [1.0f32; MAX_BLOCK];
         for (w, &p) in wanted[..n].iter_mut().zip(&peak[..n]) {
@@ -496,7 +546,7 @@ impl<const C: usize> Limiter<C> {
             *g = 1.0 - m * (1.0 - *g);
         }
         self.now = start.wrapping_add(n as u32);
-        self.min_gain = gain[..n].iter().fold(self.min_gain, |m, &g| m.min(g));
+        self.min_gain = self.min_gain.min(min_of(&gain[..n]));
 
         // 5. Delay line, a block at a time: write the new frames, read the
         // ones `delay` frames older, apply the gain (vectorizes).
@@ -541,19 +591,20 @@ impl<const C: usize> Limiter<C> {
             _ => self.hold_window(),
         };
         let mut at = self.now;
-        for group in wanted.chunks(GROUP_FRAMES) {
+        let mut minima = [1.0f32; MAX_BLOCK / GROUP_FRAMES];
+        group_min::<GROUP_FRAMES>(wanted, &mut minima);
+        for (group, &w) in wanted.chunks(GROUP_FRAMES).zip(&minima) {
             let len = group.len() as u32;
-            let w = group.iter().fold(1.0f32, |m, &x| if x < m { x } else { m });
             let last = at.wrapping_add(len - 1) as u16;
             while self.dq_len > 0 {
-                let back = ((self.dq_head + self.dq_len - 1) & MASK) as usize;
+                let back = ((self.dq_head + self.dq_len - 1) & DQ_MASK) as usize;
                 if self.dq_value[back] >= w {
                     self.dq_len -= 1;
                 } else {
                     break;
                 }
             }
-            let slot = ((self.dq_head + self.dq_len) & MASK) as usize;
+            let slot = ((self.dq_head + self.dq_len) & DQ_MASK) as usize;
             self.dq_value[slot] = w;
             self.dq_index[slot] = last;
             self.dq_len += 1;
@@ -561,7 +612,7 @@ impl<const C: usize> Limiter<C> {
             // group's first frame: `first - last_f >= window`.
             while last.wrapping_sub(self.dq_index[self.dq_head as usize]) as u32 >= window + len - 1
             {
-                self.dq_head = (self.dq_head + 1) & MASK;
+                self.dq_head = (self.dq_head + 1) & DQ_MASK;
                 self.dq_len -= 1;
             }
             let held = self.dq_value[self.dq_head as usize];

@@ -423,7 +423,7 @@ impl<const C: usize> LoudnessMeter<C> {
     /// programme material and 10 ns on full-scale noise, on the 2.6 GHz
     /// AMD EPYC reference machine).
     pub fn process_planar(&mut self, channels: &[&[f32]]) {
-        self.process(channels, None);
+        self.process(channels, None, true);
     }
 
     /// Same as [`process_planar`](Self::process_planar), and also writes the
@@ -434,7 +434,60 @@ impl<const C: usize> LoudnessMeter<C> {
     /// # Realtime
     /// As [`process_planar`](Self::process_planar).
     pub fn process_planar_power(&mut self, channels: &[&[f32]], power: &mut [f32]) {
-        self.process(channels, Some(power));
+        self.process(channels, Some(power), true);
+    }
+
+    /// As [`process_planar_power`](Self::process_planar_power) but without
+    /// the true peak: the caller must pass the same frames to
+    /// [`measure_true_peak_frames`](Self::measure_true_peak_frames), which
+    /// measures it and also hands out per-frame reports (a limiter's side
+    /// chain can then share the detector's work).
+    ///
+    /// # Realtime
+    /// K-weighting and sample peak only (about 3 ns per stereo frame).
+    pub fn process_planar_power_deferred_peak(&mut self, channels: &[&[f32]], power: &mut [f32]) {
+        self.process(channels, Some(power), false);
+    }
+
+    /// The true-peak half of
+    /// [`process_planar_power_deferred_peak`](Self::process_planar_power_deferred_peak),
+    /// for the same frames: updates the true peaks and writes, per frame,
+    /// the largest report over the channels (as
+    /// [`TruePeakDetector::process_channel`], so `latency_frames` of the
+    /// detector late) to `reports`, which must start zeroed.
+    ///
+    /// Reports whose value is at or below `floor` may be any value at or
+    /// below it (the work is skipped where it can change neither the
+    /// meter's window peak nor a report above `floor`). With true peak
+    /// measurement off, only the reports are produced.
+    ///
+    /// # Realtime
+    /// As [`TruePeakDetector::process_channel`] per channel.
+    pub fn measure_true_peak_frames(
+        &mut self,
+        channels: &[&[f32]],
+        floor: f32,
+        reports: &mut [f32],
+    ) {
+        let sp = self.sample_peak_window;
+        let window = if self.true_peak_enabled {
+            self.true_peak_window.max(sp).max(TRUE_PEAK_FLOOR)
+        } else {
+            f32::MAX
+        };
+        let floor = if floor < window { floor } else { window };
+        for (ch, p) in channels.iter().enumerate().take(self.channels) {
+            self.true_peak_detector
+                .process_channel(ch, p, reports, floor);
+        }
+        if self.true_peak_enabled {
+            let m = reports
+                .iter()
+                .fold(0.0f32, |m, &r| if r > m { r } else { m });
+            let tp = self.true_peak_window.max(sp).max(m);
+            self.true_peak_window = tp;
+            self.true_peak = self.true_peak.max(tp);
+        }
     }
 
     /// Measure interleaved audio (`samples.len() / channels()` whole frames;
@@ -460,11 +513,11 @@ impl<const C: usize> LoudnessMeter<C> {
             for (p, s) in planes.iter_mut().zip(&scratch) {
                 *p = &s[..n];
             }
-            self.process(&planes[..ch], None);
+            self.process(&planes[..ch], None, true);
         }
     }
 
-    fn process(&mut self, channels: &[&[f32]], mut power_out: Option<&mut [f32]>) {
+    fn process(&mut self, channels: &[&[f32]], mut power_out: Option<&mut [f32]>, true_peak: bool) {
         let used = channels.len().min(self.channels);
         let frames = channels[..used].iter().map(|c| c.len()).min().unwrap_or(0);
         let power_frames = power_out.as_deref().map_or(0, |p| p.len());
@@ -493,12 +546,12 @@ impl<const C: usize> LoudnessMeter<C> {
             if self.step_frames >= self.frames_per_step {
                 self.finish_step();
             }
-            self.measure_peaks(planes);
+            self.measure_peaks(planes, true_peak);
             start += n;
         }
     }
 
-    fn measure_peaks(&mut self, planes: &[&[f32]]) {
+    fn measure_peaks(&mut self, planes: &[&[f32]], true_peak: bool) {
         let mut sp = self.sample_peak_window;
         for p in planes {
             let m = sample_peak(p);
@@ -506,7 +559,7 @@ impl<const C: usize> LoudnessMeter<C> {
         }
         self.sample_peak_window = sp;
         self.sample_peak = self.sample_peak.max(sp);
-        if self.true_peak_enabled {
+        if self.true_peak_enabled && true_peak {
             // A window's true peak is at least its sample peak, so chunks
             // that cannot exceed either may skip the interpolation; keeping
             // the window's true peak at or above its sample peak then makes

@@ -187,6 +187,57 @@ impl Design {
     }
 }
 
+impl Design {
+    /// A bound on how far a gain that varies across the interpolators'
+    /// reach moves a report, per unit of gain slope and input magnitude.
+    ///
+    /// Every oversampled point is `P = Σ_j h_j x[j]` over input frames `j`.
+    /// If the input is first multiplied by a gain `G` with
+    /// `|G[j] - G[m]| <= s·|j - m|` (slope at most `s` per frame), then
+    /// `|P(G·x) - G[m]·P(x)| <= s · max|x| · Σ_j |h_j|·|j - m|`. For the
+    /// points of the interval ending at frame `m` (and the refinement's
+    /// neighbours, at most 1.25 frames from `m`), that sum is at most
+    /// `M1 + 1.25·L1`, where `M1` is the largest first absolute moment of a
+    /// kernel about its own point and `L1` the largest kernel norm; the
+    /// refinement adds at most [`REFINE_HEADROOM`].
+    fn modulation_moment(&self) -> f32 {
+        let moment = |h: &[f32], centre: f32| {
+            h.iter()
+                .enumerate()
+                .map(|(k, c)| c.abs() * (k as f32 - centre).abs())
+                .sum::<f32>()
+        };
+        let l1 = |h: &[f32]| h.iter().map(|c| c.abs()).sum::<f32>();
+        // Mid-point kernels: taps at frames t - ha + 1 + k, point at t + ½.
+        let mut m1 = moment(self.mid, self.half_mid() as f32 - 0.5);
+        let mut norm = l1(self.mid).max(1.0);
+        if let Some(q) = self.quarter {
+            for parity in 0..2 {
+                let mut eq = [0.0f32; 2 * HIST];
+                let hq = q.len() as isize / 2;
+                let ha = self.half_mid() as isize;
+                for (j, &c) in q.iter().enumerate() {
+                    let m = j as isize - hq + 1 + parity;
+                    if m % 2 == 0 {
+                        add_at(&mut eq, m / 2, c);
+                    } else {
+                        let base = (m - 1) / 2 - ha + 1;
+                        for (jj, &cm) in self.mid.iter().enumerate() {
+                            add_at(&mut eq, base + jj as isize, c * cm);
+                        }
+                    }
+                }
+                // `eq[k]` is the tap at frame t + k - HIST; the point is at
+                // t + (parity + ½)/2.
+                let centre = HIST as f32 + (parity as f32 + 0.5) * 0.5;
+                m1 = m1.max(moment(&eq, centre));
+                norm = norm.max(l1(&eq));
+            }
+        }
+        (m1 + 1.25 * norm) * REFINE_HEADROOM * 1.001
+    }
+}
+
 fn add_at(eq: &mut [f32; 2 * HIST], offset: isize, c: f32) {
     if let Some(v) = eq.get_mut((offset + HIST as isize) as usize) {
         *v += c;
@@ -482,6 +533,20 @@ impl<const C: usize> TruePeakDetector<C> {
     /// the interval around input frame `n - latency_frames()`.
     pub fn latency_frames(&self) -> usize {
         self.latency
+    }
+
+    /// `max |report| / max |input|` over every report: reports of a chunk
+    /// cannot exceed its largest input magnitude times this.
+    pub fn bound_gain(&self) -> f32 {
+        self.bound_gain
+    }
+
+    /// How much a gain applied before the detector, varying by at most `s`
+    /// per frame across the detector's reach, can move a report beyond
+    /// `G[m]` times the report of the ungained input: at most
+    /// `s · max|x| · modulation_moment()` (see the design notes there).
+    pub fn modulation_moment(&self) -> f32 {
+        self.design.modulation_moment()
     }
 
     /// Number of channels configured.
