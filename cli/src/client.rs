@@ -144,6 +144,14 @@ impl Client {
         self.stream.set_read_timeout(None).ok();
     }
 
+    /// A handle that can shut the connection down from another thread
+    /// (`shutdown` makes a blocked [`Client::next`] return `None`).
+    pub fn shutdown_handle(&self) -> anyhow::Result<UnixStream> {
+        self.stream
+            .try_clone()
+            .context("cannot clone the connection to headroomd")
+    }
+
     /// The next message, or `None` when the daemon closed the connection.
     pub fn next(&mut self) -> anyhow::Result<Option<Message>> {
         let mut buf = [0u8; 16 * 1024];

@@ -8,15 +8,17 @@
 //! → `render` (tables) or JSON.
 //!
 //! Exit codes: 0 success; 1 the daemon refused; 2 usage, file or connection
-//! error. Errors print as `headroom: <cause>` with a hint where one helps.
+//! error; 130 / 143 / 129 `demo` stopped by SIGINT / SIGTERM / SIGHUP. Errors print as `headroom: <cause>` with a hint where one helps.
 
 mod args;
 mod client;
 mod cmd;
+mod interrupt;
 mod render;
 mod wav;
 
 use clap::Parser;
+use std::io::Write;
 use std::process::ExitCode;
 
 /// A failure with the exit code it maps to.
@@ -50,9 +52,12 @@ fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             }
-            eprintln!("headroom: {:#}", f.error);
+            // Not `eprintln!`: it panics when stderr is gone (a closed
+            // terminal), and the exit code matters more than the message.
+            let mut err = std::io::stderr();
+            let _ = writeln!(err, "headroom: {:#}", f.error);
             if let Some(hint) = f.hint {
-                eprintln!("hint: {hint}");
+                let _ = writeln!(err, "hint: {hint}");
             }
             ExitCode::from(f.code)
         }

@@ -242,6 +242,18 @@ pub struct PwSession {
     /// Incremented on every (re)start, names the log files.
     generation: u32,
     keep: bool,
+    opts: Options,
+}
+
+/// How a session starts its processes (see [`PwSession::start_with`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Start every process (the daemons, and whatever [`PwSession::command`],
+    /// [`PwSession::run`], [`PwSession::play`] and [`PwSession::record`]
+    /// start) in a process group of its own. A Ctrl-C typed in a terminal
+    /// is sent to the whole foreground process group; with this set it
+    /// reaches only the caller, which can then stop everything in order.
+    pub own_process_groups: bool,
 }
 
 impl PwSession {
@@ -249,6 +261,11 @@ impl PwSession {
     /// directory, creates the `speakers` null sink and waits until it is the
     /// default sink. Fails (with log tails) if anything doesn't come up in time.
     pub fn start() -> Result<PwSession> {
+        Self::start_with(Options::default())
+    }
+
+    /// [`PwSession::start`] with [`Options`].
+    pub fn start_with(opts: Options) -> Result<PwSession> {
         let missing = missing_tools();
         if !missing.is_empty() {
             bail!(
@@ -285,6 +302,7 @@ impl PwSession {
             wireplumber: None,
             generation: 0,
             keep: keep_requested(),
+            opts,
         };
         s.write_wireplumber_config()?;
         s.start_dbus()?;
@@ -299,6 +317,11 @@ impl PwSession {
     /// # Errors
     /// No PipeWire answers, or the scratch directory cannot be created.
     pub fn existing() -> Result<PwSession> {
+        Self::existing_with(Options::default())
+    }
+
+    /// [`PwSession::existing`] with [`Options`].
+    pub fn existing_with(opts: Options) -> Result<PwSession> {
         let sock = reachable_socket().context("no PipeWire session is reachable")?;
         let root = std::env::temp_dir().join(unique("headroom-pw"));
         mkdir_private(&root)?;
@@ -316,6 +339,7 @@ impl PwSession {
             wireplumber: None,
             generation: 0,
             keep: keep_requested(),
+            opts,
         })
     }
 
@@ -364,6 +388,9 @@ impl PwSession {
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut c = Command::new(program);
         c.stdin(Stdio::null());
+        if self.opts.own_process_groups {
+            std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        }
         if !self.private {
             return c;
         }

@@ -16,18 +16,28 @@
 //!
 //! Everything it starts (PipeWire, WirePlumber, dbus, headroomd, pw-play,
 //! pw-record) is stopped by PID when it finishes or fails (drop guards), and
-//! its temporary directory removed.
+//! its temporary directory removed. Each of those runs in a process group of
+//! its own, so a Ctrl-C typed in the terminal reaches only `headroom`, which
+//! takes SIGINT and SIGTERM ([`crate::interrupt`]), stops them in order
+//! (clients, headroomd, WirePlumber, PipeWire, dbus), removes the directory
+//! and exits with 130 (143 for SIGTERM, 129 for SIGHUP: a closed terminal
+//! would otherwise leave the children, out of its process group, running). The demo's own waits look for the
+//! signal every 20 ms; a wait inside the session crate (bounded, 15 s at
+//! most, usually well under a second) finishes first.
 
+mod font;
 mod plot;
 mod programme;
 
 use crate::client::Client;
 use crate::cmd::analyze::{measure, Analysis};
+use crate::interrupt;
 use crate::Failure;
 use anyhow::{anyhow, Context};
 use dsp_core::dsp::loudness::LoudnessMeter;
 use headroom_session::{self as session, wav, PwSession, SPEAKERS};
 use serde_json::{json, Value};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -58,13 +68,49 @@ mode = "processed"
 const CLIENT_TOOLS: [&str; 5] = ["pw-cli", "pw-link", "pw-metadata", "pw-play", "pw-record"];
 
 /// Progress goes to stderr so `--json` output stays one object on stdout.
+/// A closed terminal (SIGHUP) is no reason to stop cleaning up: write
+/// errors are ignored.
 fn say(msg: impl std::fmt::Display) {
-    eprintln!("headroom demo: {msg}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "headroom demo: {msg}");
 }
+
+/// Every process the demo's session starts gets a process group of its own.
+const SESSION_OPTIONS: session::Options = session::Options {
+    own_process_groups: true,
+};
 
 /// `headroom demo [--plot PATH] [--private]`.
 pub fn run(plot_path: &Path, private: bool, json: bool) -> Result<(), Failure> {
+    interrupt::catch()?;
+    interrupt::on_signal(|| {
+        if let Some(s) = interrupt::received() {
+            say(format!(
+                "{}: stopping everything the demo started…",
+                s.name()
+            ));
+        }
+    });
+    let result = demo(plot_path, private, json);
+    // `demo` has returned, so its guards have stopped everything it started
+    // and removed its temporary directory.
+    match interrupt::received() {
+        Some(s) => Err(Failure {
+            code: s.exit_code(),
+            error: anyhow!(
+                "demo interrupted ({}): everything it started is stopped and its temporary \
+                 directory removed",
+                s.name()
+            ),
+            hint: None,
+        }),
+        None => result,
+    }
+}
+
+fn demo(plot_path: &Path, private: bool, json: bool) -> Result<(), Failure> {
     let session = open_session(private)?;
+    interrupt::check()?;
     if !session.is_private() && session.node(HEADROOM_SINK)?.is_some() {
         return Err(Failure {
             code: 2,
@@ -81,6 +127,7 @@ pub fn run(plot_path: &Path, private: bool, json: bool) -> Result<(), Failure> {
     let private = session.is_private();
     let mut daemon = Daemon::start(&session)?;
     let status = daemon.wait_running()?;
+    interrupt::check()?;
     let real_sink = if private {
         SPEAKERS.to_string()
     } else {
@@ -90,6 +137,7 @@ pub fn run(plot_path: &Path, private: bool, json: bool) -> Result<(), Failure> {
             .to_string()
     };
     session.wait_linked(HEADROOM_OUTPUT, &real_sink)?;
+    interrupt::check()?;
     let mut client = daemon.client()?;
     let target_lufs = setting(&mut client, "agc.target_lufs")?;
     let ceiling_dbtp = setting(&mut client, "limiter.ceiling_dbtp")?;
@@ -120,6 +168,7 @@ pub fn run(plot_path: &Path, private: bool, json: bool) -> Result<(), Failure> {
     drop(daemon);
     drop(session);
 
+    interrupt::check()?;
     let rate = programme::RATE_HZ;
     let a_before = measure(&before, rate, programme::CHANNELS)?;
     let a_after = measure(&after, rate, programme::CHANNELS)?;
@@ -138,6 +187,7 @@ pub fn run(plot_path: &Path, private: bool, json: bool) -> Result<(), Failure> {
         target_lufs,
         ceiling_dbtp,
     )?;
+    interrupt::check()?;
 
     if json {
         crate::outln!(
@@ -201,13 +251,14 @@ fn open_session(private: bool) -> Result<PwSession, Failure> {
     }
     if existing {
         say("using your running PipeWire session (your default sink is left as it is)");
-        Ok(PwSession::existing()?)
+        Ok(PwSession::existing_with(SESSION_OPTIONS)?)
     } else {
         say(
             "no PipeWire session in use: starting a private one with a null sink `speakers` \
              (silent: nothing reaches a sound card)",
         );
-        Ok(PwSession::start().context("cannot start a private PipeWire session")?)
+        Ok(PwSession::start_with(SESSION_OPTIONS)
+            .context("cannot start a private PipeWire session")?)
     }
 }
 
@@ -256,6 +307,9 @@ impl Daemon {
             .env_remove("HEADROOM_CAPS_TOKEN")
             .stdout(Stdio::null())
             .stderr(log_file)
+            // Out of the terminal's foreground group: a Ctrl-C reaches
+            // `headroom`, which stops headroomd after its clients.
+            .process_group(0)
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
         Ok(Daemon { child, socket, log })
@@ -284,7 +338,7 @@ impl Daemon {
             if Instant::now() >= deadline {
                 return Err(self.failed("headroomd did not start its sink within 15 s"));
             }
-            std::thread::sleep(Duration::from_millis(100));
+            interrupt::sleep(Duration::from_millis(100))?;
             let Some(c) = client.as_mut() else {
                 client = Client::connect(&self.socket).ok();
                 continue;
@@ -328,13 +382,17 @@ fn setting(c: &mut Client, key: &str) -> Result<f64, Failure> {
 
 /// Plays `src` to `target` as `app` while recording `real_sink`'s monitor;
 /// returns the recording from where the programme starts, programme-long.
+///
+/// # Errors
+/// A tool fails, nothing reaches the sink, or a stop signal arrives (then
+/// `pw-play` and `pw-record` are stopped on the way out).
 fn play_and_record(
     s: &PwSession,
     src: &Path,
     target: &str,
     app: &str,
     real_sink: &str,
-) -> anyhow::Result<Vec<f32>> {
+) -> Result<Vec<f32>, Failure> {
     let frames = programme::programme_frames();
     let len_s = frames as f64 / programme::RATE_HZ as f64;
     let tag = if target == HEADROOM_SINK {
@@ -344,7 +402,8 @@ fn play_and_record(
     };
     let out = s.dir().join(format!("{tag}.wav"));
     let rec = s.record(real_sink, len_s + 5.0, &out)?;
-    let play = s.play(
+    interrupt::check()?;
+    let mut play = s.play(
         src,
         Some(target),
         &[
@@ -352,9 +411,19 @@ fn play_and_record(
             ("node.name", &format!("headroom-demo-{tag}")),
         ],
     )?;
-    play.wait(Duration::from_secs_f64(len_s + 15.0))?;
+    // Polled rather than `Proc::wait`, so a Ctrl-C is noticed within 20 ms.
+    let limit = Duration::from_secs_f64(len_s + 15.0);
+    let t0 = Instant::now();
+    while play.running() {
+        if t0.elapsed() >= limit {
+            return Err(anyhow!("pw-play still playing after {limit:?}:\n{}", play.log()).into());
+        }
+        interrupt::sleep(Duration::from_millis(20))?;
+    }
+    // Exited: this only reads its status.
+    play.wait(Duration::from_secs(1))?;
     // The last quantum and Headroom's 1.5 ms reach the monitor.
-    std::thread::sleep(Duration::from_millis(300));
+    interrupt::sleep(Duration::from_millis(300))?;
     let got = wav::read(&rec.stop()?)?;
     if (got.rate, got.channels as usize) != (programme::RATE_HZ, programme::CHANNELS) {
         return Err(anyhow!(
@@ -362,7 +431,8 @@ fn play_and_record(
             got.rate,
             got.channels,
             programme::RATE_HZ
-        ));
+        )
+        .into());
     }
     // Align on the first sound: the programme's starts after LEAD_S.
     let lead = (programme::LEAD_S * programme::RATE_HZ as f64) as usize;
