@@ -156,6 +156,27 @@ impl Design {
         }
     }
 
+    /// The quarter point after `z[2t + parity]` of the 2× stream as one FIR
+    /// over the input: `eq[k]` weighs `x[t + k - HIST]`. Even taps of `q`
+    /// hit input samples, odd taps hit mid-points (a whole `mid` kernel).
+    fn quarter_kernel(&self, q: &[f32], parity: isize) -> [f32; 2 * HIST] {
+        let mut eq = [0.0f32; 2 * HIST];
+        let hq = q.len() as isize / 2;
+        let ha = self.half_mid() as isize;
+        for (j, &c) in q.iter().enumerate() {
+            let m = j as isize - hq + 1 + parity;
+            if m % 2 == 0 {
+                add_at(&mut eq, m / 2, c);
+            } else {
+                let base = (m - 1) / 2 - ha + 1;
+                for (jj, &cm) in self.mid.iter().enumerate() {
+                    add_at(&mut eq, base + jj as isize, c * cm);
+                }
+            }
+        }
+        eq
+    }
+
     /// `max |point| / max |input|` over every interpolated point, times the
     /// refinement headroom: the work-skipping bound.
     fn bound_gain(&self) -> f32 {
@@ -165,20 +186,7 @@ impl Design {
             // Quarter points as one FIR over the input: even taps of `q` hit
             // input samples, odd taps hit mid-points (a whole `mid` kernel).
             for parity in 0..2 {
-                let mut eq = [0.0f32; 2 * HIST];
-                let hq = q.len() as isize / 2;
-                let ha = self.half_mid() as isize;
-                for (j, &c) in q.iter().enumerate() {
-                    let m = j as isize - hq + 1 + parity;
-                    if m % 2 == 0 {
-                        add_at(&mut eq, m / 2, c);
-                    } else {
-                        let base = (m - 1) / 2 - ha + 1;
-                        for (jj, &cm) in self.mid.iter().enumerate() {
-                            add_at(&mut eq, base + jj as isize, c * cm);
-                        }
-                    }
-                }
+                let eq = self.quarter_kernel(q, parity);
                 gain = gain.max(l1(&eq));
             }
         }
@@ -213,20 +221,7 @@ impl Design {
         let mut norm = l1(self.mid).max(1.0);
         if let Some(q) = self.quarter {
             for parity in 0..2 {
-                let mut eq = [0.0f32; 2 * HIST];
-                let hq = q.len() as isize / 2;
-                let ha = self.half_mid() as isize;
-                for (j, &c) in q.iter().enumerate() {
-                    let m = j as isize - hq + 1 + parity;
-                    if m % 2 == 0 {
-                        add_at(&mut eq, m / 2, c);
-                    } else {
-                        let base = (m - 1) / 2 - ha + 1;
-                        for (jj, &cm) in self.mid.iter().enumerate() {
-                            add_at(&mut eq, base + jj as isize, c * cm);
-                        }
-                    }
-                }
+                let eq = self.quarter_kernel(q, parity);
                 // `eq[k]` is the tap at frame t + k - HIST; the point is at
                 // t + (parity + ½)/2.
                 let centre = HIST as f32 + (parity as f32 + 0.5) * 0.5;
