@@ -150,3 +150,39 @@ fn survives_sink_and_pipewire_restarts() {
     s.restart_pipewire().unwrap();
     assert_eq!(s.default_sink().unwrap().as_deref(), Some(SPEAKERS));
 }
+
+/// The session runs the PipeWire it was asked for: the build in
+/// `HEADROOM_PW_PREFIX` when set (scripts/pw1x.sh), else the system's. A
+/// harness that silently fell back to the system's would make a PipeWire 1.x
+/// run test 0.3 again.
+#[test]
+fn runs_the_requested_pipewire() {
+    let s = PwSession::start().unwrap_or_else(|e| panic!("harness start: {e}"));
+    let server = s.server_version().unwrap();
+    let program = s
+        .prefix()
+        .map(|p| p.bin_dir().join("pipewire"))
+        .unwrap_or_else(|| "pipewire".into());
+    let out = s.command(&program).arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let linked = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Linked with libpipewire "))
+        .unwrap_or_else(|| panic!("unexpected `pipewire --version`: {text}"))
+        .trim();
+    eprintln!(
+        "PipeWire server {server}, {} build",
+        if s.prefix().is_some() {
+            "prefix"
+        } else {
+            "system"
+        }
+    );
+    assert_eq!(server, linked, "the server is not the requested build");
+    if s.prefix().is_some() {
+        assert!(
+            !server.starts_with("0.3."),
+            "prefix run on PipeWire {server}"
+        );
+    }
+}

@@ -27,9 +27,16 @@
 //! [`missing_tools`] says which are absent. Works headless and as root;
 //! PipeWire may refuse realtime scheduling, which is harmless here.
 //!
+//! With `HEADROOM_PW_PREFIX` set, private sessions run another PipeWire
+//! build unpacked in that directory instead of the system's (see [`prefix`];
+//! `scripts/pw1x.sh` runs the audio tests on PipeWire 1.x that way).
+//!
 //! [`wav`] has a tiny float32 WAV reader/writer (std only).
 
+pub mod prefix;
+
 use anyhow::{anyhow, bail, Context};
+use prefix::Prefix;
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
@@ -64,8 +71,10 @@ const LEAKY_ENV: &[&str] = &[
     "PIPEWIRE_CONFIG_PREFIX",
     "PIPEWIRE_MODULE_DIR",
     "SPA_PLUGIN_DIR",
+    "SPA_DATA_DIR",
     "WIREPLUMBER_CONFIG_DIR",
     "WIREPLUMBER_DATA_DIR",
+    "WIREPLUMBER_MODULE_DIR",
     "PULSE_SERVER",
     "PULSE_RUNTIME_PATH",
     "DBUS_SYSTEM_BUS_ADDRESS",
@@ -90,10 +99,15 @@ pub const PACKAGES: &str = "pipewire pipewire-bin wireplumber dbus";
 
 /// Which of [`TOOLS`] are not on `PATH`.
 pub fn missing_tools() -> Vec<&'static str> {
+    missing_tools_with(None)
+}
+
+/// Which of [`TOOLS`] are neither among `prefix`'s programs nor on `PATH`.
+fn missing_tools_with(prefix: Option<&Prefix>) -> Vec<&'static str> {
     TOOLS
         .iter()
         .copied()
-        .filter(|t| which(t).is_none())
+        .filter(|t| !prefix.is_some_and(|p| p.bin_dir().join(t).is_file()) && which(t).is_none())
         .collect()
 }
 
@@ -243,6 +257,8 @@ pub struct PwSession {
     generation: u32,
     keep: bool,
     opts: Options,
+    /// Another PipeWire build to run instead of the system's (private only).
+    prefix: Option<Prefix>,
 }
 
 /// How a session starts its processes (see [`PwSession::start_with`]).
@@ -264,9 +280,11 @@ impl PwSession {
         Self::start_with(Options::default())
     }
 
-    /// [`PwSession::start`] with [`Options`].
+    /// [`PwSession::start`] with [`Options`]. With `HEADROOM_PW_PREFIX`
+    /// set, that PipeWire build is run (see [`prefix`]).
     pub fn start_with(opts: Options) -> Result<PwSession> {
-        let missing = missing_tools();
+        let prefix = Prefix::from_env()?;
+        let missing = missing_tools_with(prefix.as_ref());
         if !missing.is_empty() {
             bail!(
                 "not found in PATH: {}; install the Debian packages `{PACKAGES}`",
@@ -303,6 +321,7 @@ impl PwSession {
             generation: 0,
             keep: keep_requested(),
             opts,
+            prefix,
         };
         s.write_wireplumber_config()?;
         s.start_dbus()?;
@@ -340,6 +359,7 @@ impl PwSession {
             generation: 0,
             keep: keep_requested(),
             opts,
+            prefix: None,
         })
     }
 
@@ -379,7 +399,27 @@ impl PwSession {
         if let Some(a) = &self.bus_address {
             v.push(("DBUS_SESSION_BUS_ADDRESS", OsString::from(a)));
         }
+        if let Some(p) = &self.prefix {
+            v.extend(p.env(&self.config_dir.join("wireplumber")));
+        }
         v
+    }
+
+    /// The PipeWire build this session runs, when it is not the system's.
+    pub fn prefix(&self) -> Option<&Prefix> {
+        self.prefix.as_ref()
+    }
+
+    /// The running PipeWire server's version (`pw-cli info 0`), e.g. `0.3.65`.
+    ///
+    /// # Errors
+    /// `pw-cli` failed or printed no version.
+    pub fn server_version(&self) -> Result<String> {
+        let info = self.run("pw-cli", &["info", "0"])?;
+        info.lines()
+            .find_map(|l| l.trim().strip_prefix("version:"))
+            .map(|v| v.trim().trim_matches('"').to_string())
+            .with_context(|| format!("no version in `pw-cli info 0`: {info}"))
     }
 
     /// A `Command` for `program` with this session's environment (for a

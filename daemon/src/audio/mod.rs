@@ -21,9 +21,49 @@
 //!   the default sink) and a promoted default sink is given back.
 //! * The real sink is the user's default sink unless that is Headroom, else
 //!   the previous real sink if it still exists, else the first real sink.
+//!   Headroom's sink has the lowest `priority.session` ([`pw`]), so the
+//!   session manager makes it the default only while no real sink exists
+//!   and hands the default back when one (re)appears.
+//! * Rate: the chain runs at the graph rate. When it changes
+//!   (`clock.force-rate`, rate switching within `clock.allowed-rates`, a new
+//!   driver) PipeWire renegotiates both streams and the output's new format
+//!   rebuilds the chain at that rate ([`PwEvent::Format`]); `status` reports
+//!   the new rate and latency. A rebuilt chain starts afresh — the AGC from
+//!   its initial gain, since dsp-core offers no way to carry its state over —
+//!   while the limiter holds the ceiling throughout.
+//! * Memory: everything belonging to a connection (streams, chain, the
+//!   realtime queues of [`queues`]) is freed when it is lost; reconnecting
+//!   costs nothing for good.
+//!
+//! # New streams reach Headroom by a race (WirePlumber 0.4 and 0.5)
+//! The session manager links a new playback stream as soon as it has set up
+//! its session item for it: to the stream's `target.object` in the `default`
+//! metadata if one is there by then, otherwise to the default sink
+//! (WirePlumber 0.4.13 `policy-node.lua`, `findDefinedTarget` then
+//! `findUndefinedTarget`; 0.5 `linking/find-defined-target.lua` then
+//! `find-default-target.lua`). Nothing exists before the node does, so
+//! headroomd can only react to the same registry event WirePlumber reacts to
+//! and write `target.object` quickly; no interface lets another client hold
+//! the stream until it has decided. Measured on this project's shared
+//! 2-core machine, WirePlumber 0.4.13, optimised headroomd: on a quiet
+//! machine its metadata write reached WirePlumber 0.55–0.83 ms before the
+//! link decision (30 of 30 streams); in a later run with other work on the
+//! machine 3 of 20 streams were first linked to the real sink and moved
+//! ("moving to new target") about 6 ms later. With only headroomd's control
+//! thread starved (SCHED_IDLE beside a busy loop) 10 of 10 were, moved
+//! 12–16 ms later, and none of their opening full-scale clicks reached the
+//! speakers (the stream had not started yet); with the whole daemon starved
+//! the moves came 90–320 ms late and one click in six reached the speakers
+//! at full scale. WirePlumber 0.5.8 behaves alike (5 of 10 streams first
+//! linked to the real sink). The one deterministic route is to make
+//! Headroom the default sink: with `--promote-default` (or
+//! `daemon.promote_default`) the session manager links new streams straight
+//! to it, and bypassed ones are moved off it instead — processed, never
+//! louder, for their first milliseconds.
 
 pub mod graph;
 pub mod pw;
+pub mod queues;
 pub mod rt;
 
 use crate::control::{Control, OpError};
@@ -334,16 +374,16 @@ impl AudioEngine {
     /// retried on the next call.
     fn flush_commands(&mut self) {
         let Some(ends) = &mut self.ends else { return };
-        while ends.trash.try_recv().is_some() {}
+        while ends.recv_trash().is_some() {}
         if let Some(cmd) = self.pending.take() {
-            if let Err(cmd) = ends.cmds.try_send(cmd) {
+            if let Err(cmd) = ends.send_cmd(cmd) {
                 self.cmd_overruns += 1;
                 self.pending = Some(cmd);
                 return;
             }
         }
         if self.params_pending {
-            if ends.cmds.try_send(Cmd::Params(self.params)).is_err() {
+            if ends.send_cmd(Cmd::Params(self.params)).is_err() {
                 self.cmd_overruns += 1;
                 return;
             }
@@ -648,6 +688,7 @@ impl AudioEngine {
                         "rt_alloc_violations",
                         crate::alloc_guard::violations().into(),
                     ),
+                    ("heap_bytes", crate::alloc_guard::heap_bytes().into()),
                 ]),
             ),
             (
@@ -667,7 +708,7 @@ impl AudioEngine {
     pub fn tick_meters(&mut self, control: &mut Control) -> Option<Json> {
         self.flush_commands();
         let ends = self.ends.as_mut()?;
-        while let Some(s) = ends.meters.try_recv() {
+        while let Some(s) = ends.recv_meters() {
             self.meter_acc = Some(match self.meter_acc {
                 None => s,
                 Some(acc) => Snapshot {

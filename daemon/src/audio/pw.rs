@@ -19,6 +19,17 @@
 //!   chain's lookahead, and no quantum is forced (`node.latency` is unset).
 //! * Rate is left open in the formats, so both streams follow the graph rate;
 //!   a renegotiated `Format` becomes a [`PwEvent::Format`].
+//! * The sink is connected `ASYNC` ([`STREAM_FLAG_ASYNC`]): its buffers are
+//!   dequeued and queued by the output's callback, not its own. Since
+//!   PipeWire 0.3.73 `trigger_process` on a `TRIGGER` stream schedules the
+//!   output through the graph instead of running it inline, so the output
+//!   runs after the sink's callback returned; without the flag PipeWire
+//!   1.4 recycled the sink's buffer first and every other cycle was lost
+//!   (12 of 23 cycles per second processed, the output 2.5 dB low).
+//!   PipeWire 0.3.65 ignores the bit and runs the output inline.
+//! * The sink has the lowest `priority.session` ([`SINK_PRIORITY_SESSION`]),
+//!   so the session manager never prefers it over a real sink as the
+//!   default (only `--promote-default` makes it the default).
 
 use super::graph::{NodeInfo, OUTPUT_NAME, SINK_NAME};
 use super::rt::{Rt, Shared, MAX_CHANNELS};
@@ -32,6 +43,14 @@ use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+
+/// `PW_STREAM_FLAG_ASYNC` (PipeWire ≥ 0.3.73; pipewire-rs 0.10 has no name
+/// for it, and older libraries ignore the bit): the sink's buffers are
+/// dequeued and queued by the output's process callback, not its own.
+pub const STREAM_FLAG_ASYNC: StreamFlags = StreamFlags::from_bits_retain(1 << 10);
+
+/// `priority.session` of the Headroom sink: lower than any real sink's.
+pub const SINK_PRIORITY_SESSION: &str = "-1000";
 
 /// Something PipeWire told us, for the engine to act on.
 #[derive(Debug)]
@@ -341,6 +360,12 @@ impl Conn {
             ("node.description", "Headroom"),
             ("media.name", "Headroom"),
             ("node.virtual", "true"),
+            // Below every real sink (ALSA's are in the hundreds and up, and
+            // a sink without the property counts as -1 in WirePlumber 0.4's
+            // default-nodes, 0 in 0.5's): the session manager makes Headroom
+            // the default only while it is the only sink, and gives the
+            // default back to a real sink as soon as one (re)appears.
+            ("priority.session", SINK_PRIORITY_SESSION),
             ("node.group", group.as_str()),
             ("node.link-group", group.as_str()),
             ("audio.channels", ch_str.as_str()),
@@ -492,7 +517,10 @@ impl Conn {
         sink.connect(
             spa::utils::Direction::Input,
             None,
-            StreamFlags::AUTOCONNECT | StreamFlags::MAP_BUFFERS | StreamFlags::RT_PROCESS,
+            StreamFlags::AUTOCONNECT
+                | StreamFlags::MAP_BUFFERS
+                | StreamFlags::RT_PROCESS
+                | STREAM_FLAG_ASYNC,
             &mut [pod],
         )
         .map_err(|e| format!("cannot connect the sink: {e}"))?;

@@ -17,12 +17,14 @@
 //! the chain (the sink stream's own soft volume is pinned at unity), ramped
 //! linearly over one block so a change never clicks.
 
+use super::queues::{self, RtEnds};
 use dsp_core::dsp::chain::{Chain, ChainConfig, ChainMeters};
 use dsp_core::dsp::loudness::LoudnessMeter;
 use dsp_core::params::Params;
-use dsp_core::queue::{Receiver, Sender, Spsc};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
+
+pub use super::queues::ControlEnds;
 
 /// Most channels the sink offers (dsp-core's limit).
 pub const MAX_CHANNELS: usize = dsp_core::MAX_CHANNELS;
@@ -124,30 +126,10 @@ impl Default for Shared {
     }
 }
 
-/// Queue storage; leaked once per PipeWire connection so both ends are
-/// `'static` (a few KiB, only on reconnect).
-struct Queues {
-    cmds: Spsc<Cmd, 9>,
-    meters: Spsc<Snapshot, 33>,
-    trash: Spsc<Box<Dsp>, 9>,
-}
-
-/// The control thread's ends of the queues.
-pub struct ControlEnds {
-    /// Commands to the realtime side.
-    pub cmds: Sender<'static, Cmd>,
-    /// Meter snapshots from it.
-    pub meters: Receiver<'static, Snapshot>,
-    /// Old chains to free.
-    pub trash: Receiver<'static, Box<Dsp>>,
-}
-
 /// The realtime state, owned by the output stream's process callback.
 pub struct Rt {
     dsp: Option<Box<Dsp>>,
-    cmds: Receiver<'static, Cmd>,
-    meters: Sender<'static, Snapshot>,
-    trash: Sender<'static, Box<Dsp>>,
+    queues: RtEnds,
     shared: Arc<Shared>,
     gains: [f32; MAX_CHANNELS],
     since_snapshot: u32,
@@ -155,35 +137,22 @@ pub struct Rt {
 
 /// Creates a connected pair: the realtime state and the control ends.
 pub fn pair(shared: Arc<Shared>) -> (Rt, ControlEnds) {
-    let q: &'static mut Queues = Box::leak(Box::new(Queues {
-        cmds: Spsc::new(),
-        meters: Spsc::new(),
-        trash: Spsc::new(),
-    }));
-    let (ctx, crx) = q.cmds.split();
-    let (mtx, mrx) = q.meters.split();
-    let (ttx, trx) = q.trash.split();
+    let (rt_ends, control_ends) = queues::pair();
     (
         Rt {
             dsp: None,
-            cmds: crx,
-            meters: mtx,
-            trash: ttx,
+            queues: rt_ends,
             shared,
             gains: [1.0; MAX_CHANNELS],
             since_snapshot: 0,
         },
-        ControlEnds {
-            cmds: ctx,
-            meters: mrx,
-            trash: trx,
-        },
+        control_ends,
     )
 }
 
 impl Rt {
     fn apply_commands(&mut self) {
-        while let Some(cmd) = self.cmds.try_recv() {
+        while let Some(cmd) = self.queues.recv_cmd() {
             match cmd {
                 Cmd::Params(p) => {
                     if let Some(d) = &mut self.dsp {
@@ -193,7 +162,7 @@ impl Rt {
                 }
                 Cmd::Dsp(new) => {
                     if let Some(old) = self.dsp.replace(new) {
-                        if let Err(old) = self.trash.try_send(old) {
+                        if let Err(old) = self.queues.send_trash(old) {
                             // Never free on this thread.
                             std::mem::forget(old);
                             self.shared.trash_leaks.fetch_add(1, Ordering::Relaxed);
@@ -259,7 +228,7 @@ impl Rt {
                 out_integrated_lufs: d.out_meter.loudness_global(),
                 out_true_peak_dbtp: amp_to_db(tp),
             };
-            if self.meters.try_send(snap).is_err() {
+            if self.queues.send_meters(snap).is_err() {
                 self.shared.meter_overruns.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -288,7 +257,7 @@ mod tests {
         };
         let dsp = Dsp::new(48_000, 2, &params).unwrap();
         let lat = dsp.chain.latency_frames();
-        assert!(ctl.cmds.try_send(Cmd::Dsp(dsp)).is_ok());
+        assert!(ctl.send_cmd(Cmd::Dsp(dsp)).is_ok());
         let input: Vec<f32> = (0..48_000)
             .map(|i| ((i as f32) * 0.001).sin() * 0.5)
             .collect();
@@ -302,15 +271,14 @@ mod tests {
         for i in (2 * 2400)..out.len() {
             assert_eq!(out[i].to_bits(), input[i - 2 * lat].to_bits(), "sample {i}");
         }
-        assert!(ctl.meters.try_recv().is_some(), "meter snapshots flow");
+        assert!(ctl.recv_meters().is_some(), "meter snapshots flow");
         assert_eq!(crate::alloc_guard::violations(), 0);
         // A second Dsp sends the first back to the trash.
         assert!(ctl
-            .cmds
-            .try_send(Cmd::Dsp(Dsp::new(44_100, 2, &params).unwrap()))
+            .send_cmd(Cmd::Dsp(Dsp::new(44_100, 2, &params).unwrap()))
             .is_ok());
         rt.process(&mut out[..64]);
-        assert!(ctl.trash.try_recv().is_some());
+        assert!(ctl.recv_trash().is_some());
         assert_eq!(shared.trash_leaks.load(Ordering::Relaxed), 0);
     }
 
@@ -326,8 +294,7 @@ mod tests {
             ..Params::default()
         };
         assert!(ctl
-            .cmds
-            .try_send(Cmd::Dsp(Dsp::new(48_000, 2, &params).unwrap()))
+            .send_cmd(Cmd::Dsp(Dsp::new(48_000, 2, &params).unwrap()))
             .is_ok());
         shared.mute.store(true, Ordering::Relaxed);
         let mut buf = vec![0.5f32; 48_000];
