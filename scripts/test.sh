@@ -24,6 +24,12 @@ step "tests"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
+
+if [ "${HEADROOM_SKIP_PW1X:-0}" != 1 ]; then
+  step "audio path against PipeWire 1.x / WirePlumber 0.5 (bookworm-backports, unpacked privately)"
+  scripts/pw1x.sh 2>&1 | tee -a "$log"
+fi
+
 totals=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' |
   awk '{p += $1; f += $2} END {print p, f}')
 
