@@ -51,8 +51,22 @@ fn spawn_demo(dir: &Dir, args: &[&str], session_env: &[(&'static str, OsString)]
         "headroomd not built next to {} (run cargo test --workspace)",
         bin.display()
     );
-    Command::new(bin)
-        .arg("demo")
+    let mut cmd = Command::new(bin);
+    // As from a terminal: the stop signals at their defaults even when the
+    // test itself runs under `nohup` (an ignored SIGHUP is inherited, and
+    // the demo rightly keeps it ignored).
+    // SAFETY: `signal` is async-signal-safe; nothing else runs in the child
+    // between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            use nix::sys::signal::{signal, SigHandler, Signal};
+            for sig in [Signal::SIGHUP, Signal::SIGINT, Signal::SIGTERM] {
+                signal(sig, SigHandler::SigDfl).map_err(std::io::Error::from)?;
+            }
+            Ok(())
+        });
+    }
+    cmd.arg("demo")
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
