@@ -37,40 +37,52 @@ fn signal(seconds: f64, amp: f32, shaped: bool) -> Vec<f32> {
 }
 
 fn bench_chain(c: &mut Criterion) {
-    let config = ChainConfig {
-        sample_rate_hz: RATE,
-        channels: 2,
-    };
     for (name, input) in [
         ("programme", signal(1.0, 0.3, true)),
         ("hot", signal(1.0, 2.0, false)),
     ] {
         for block in [128usize, 1024] {
-            let mut group = c.benchmark_group(format!("chain/{name}"));
-            group.throughput(Throughput::Elements(block as u64));
-            let mut chain = Chain::<2>::new(config).unwrap();
-            // Warm the chain up so the AGC and limiter are in steady state.
-            let mut warm = input.clone();
-            chain.process_interleaved(&mut warm);
-            let mut buf = vec![0.0f32; 2 * block];
-            let mut pos = 0;
-            group.bench_function(format!("{block}-frame blocks"), |b| {
-                b.iter(|| {
-                    if pos + 2 * block > input.len() {
-                        pos = 0;
-                    }
-                    buf.copy_from_slice(&input[pos..pos + 2 * block]);
-                    pos += 2 * block;
-                    chain.process_interleaved(black_box(&mut buf));
-                })
-            });
-            group.finish();
+            run_chain::<2>(c, &format!("chain/{name}"), &input, block);
         }
     }
+    // What the daemon runs: a chain built for up to 8 channels, used for 2.
+    run_chain::<8>(
+        c,
+        "chain/programme, 8-channel chain",
+        &signal(1.0, 0.3, true),
+        1024,
+    );
     println!(
         "size_of::<Chain<2>>() = {} bytes",
         std::mem::size_of::<Chain<2>>()
     );
+}
+
+/// The chain for up to `C` channels processing stereo `input` in `block`-frame blocks.
+fn run_chain<const C: usize>(c: &mut Criterion, name: &str, input: &[f32], block: usize) {
+    let config = ChainConfig {
+        sample_rate_hz: RATE,
+        channels: 2,
+    };
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(block as u64));
+    let mut chain = Chain::<C>::new(config).unwrap();
+    // Warm the chain up so the AGC and limiter are in steady state.
+    let mut warm = input.to_vec();
+    chain.process_interleaved(&mut warm);
+    let mut buf = vec![0.0f32; 2 * block];
+    let mut pos = 0;
+    group.bench_function(format!("{block}-frame blocks"), |b| {
+        b.iter(|| {
+            if pos + 2 * block > input.len() {
+                pos = 0;
+            }
+            buf.copy_from_slice(&input[pos..pos + 2 * block]);
+            pos += 2 * block;
+            chain.process_interleaved(black_box(&mut buf));
+        })
+    });
+    group.finish();
 }
 
 fn bench_blocks(c: &mut Criterion) {

@@ -29,9 +29,14 @@ use std::time::{Duration, Instant};
 const RELOAD_DEBOUNCE: Duration = Duration::from_millis(200);
 /// Housekeeping period (stalled writers, refusals).
 const HOUSEKEEPING: Duration = Duration::from_secs(1);
+/// How often meter snapshots become `status.levels` while no client
+/// subscribes to `meters` (a subscription brings `meters.publish_hz`).
+const UNWATCHED_METERS_HZ: f32 = 4.0;
 /// How often the audio path checks whether a PipeWire reconnect is due (the
 /// attempts themselves back off from 100 ms to 5 s).
 const AUDIO_POLL: Duration = Duration::from_millis(100);
+/// The same check while connected: losing PipeWire is seen on its fd.
+const AUDIO_POLL_CONNECTED: Duration = Duration::from_secs(2);
 
 struct Client {
     conn: Conn,
@@ -51,6 +56,8 @@ pub struct Daemon {
     reload_timer: Option<RegistrationToken>,
     audio: AudioEngine,
     pw_source: Option<RegistrationToken>,
+    /// The timer that (re)connects to PipeWire ([`Daemon::schedule_audio_poll`]).
+    poll_timer: Option<RegistrationToken>,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT.
@@ -141,12 +148,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot start timer: {e}"))?;
 
     handle
-        .insert_source(Timer::from_duration(AUDIO_POLL), |_, _, d: &mut Daemon| {
-            d.audio_poll();
-            TimeoutAction::ToDuration(AUDIO_POLL)
-        })
-        .map_err(|e| anyhow::anyhow!("cannot start timer: {e}"))?;
-    handle
         .insert_source(
             Timer::from_duration(Duration::from_millis(50)),
             |_, _, d: &mut Daemon| {
@@ -154,7 +155,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     d.control.emit(Topic::Meters, "levels", levels);
                     d.publish();
                 }
-                let hz = d.control.params().host.meters_publish_hz.clamp(1.0, 60.0);
+                // Nobody watching the meters: refresh `status.levels` only,
+                // at a rate that costs a sleeping desktop next to nothing.
+                let watched = d
+                    .clients
+                    .values()
+                    .any(|c| c.conn.subs.get(Topic::Meters).is_some());
+                let hz = if watched {
+                    d.control.params().host.meters_publish_hz.clamp(1.0, 60.0)
+                } else {
+                    UNWATCHED_METERS_HZ
+                };
                 TimeoutAction::ToDuration(Duration::from_secs_f32(1.0 / hz))
             },
         )
@@ -174,8 +185,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         reload_timer: None,
         audio: AudioEngine::new(args.promote_default),
         pw_source: None,
+        poll_timer: None,
     };
-    daemon.audio_poll();
+    daemon.schedule_audio_poll(Duration::ZERO);
     info!("ready (profile {})", daemon.control.active_name());
     crate::notify::notify("READY=1");
 
@@ -417,7 +429,10 @@ impl Daemon {
         }
         let now = Instant::now();
         for ev in events {
-            debug!("event {} {}", ev.topic, ev.name);
+            // Meter ticks would flood a verbose log (and its disk).
+            if ev.topic != Topic::Meters {
+                debug!("event {} {}", ev.topic, ev.name);
+            }
             let mut cache: [Option<server::Frame>; 2] = [None, None];
             for client in self.clients.values_mut() {
                 let Some(framing) = client.conn.framing() else {
@@ -486,6 +501,28 @@ impl Daemon {
         }
     }
 
+    /// (Re)starts the reconnect timer, first firing after `after`: every
+    /// [`AUDIO_POLL`] while PipeWire is away, every [`AUDIO_POLL_CONNECTED`]
+    /// (a safety net) while connected, so an idle daemon seldom wakes. A
+    /// lost connection restarts it at once.
+    fn schedule_audio_poll(&mut self, after: Duration) {
+        if let Some(t) = self.poll_timer.take() {
+            self.handle.remove(t);
+        }
+        let timer = Timer::from_duration(after);
+        match self.handle.insert_source(timer, |_, _, d: &mut Daemon| {
+            d.audio_poll();
+            TimeoutAction::ToDuration(if d.pw_source.is_some() {
+                AUDIO_POLL_CONNECTED
+            } else {
+                AUDIO_POLL
+            })
+        }) {
+            Ok(t) => self.poll_timer = Some(t),
+            Err(e) => warn!("cannot start the PipeWire reconnect timer: {e}"),
+        }
+    }
+
     fn watch_pipewire(&mut self, fd: OwnedFd) {
         let source = Generic::new(fd, Interest::READ, Mode::Level);
         match self.handle.insert_source(source, |_, _, d: &mut Daemon| {
@@ -495,6 +532,7 @@ impl Daemon {
                 Ok(PostAction::Continue)
             } else {
                 d.pw_source = None;
+                d.schedule_audio_poll(Duration::ZERO);
                 Ok(PostAction::Remove)
             }
         }) {
