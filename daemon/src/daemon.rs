@@ -155,17 +155,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     d.control.emit(Topic::Meters, "levels", levels);
                     d.publish();
                 }
-                // Nobody watching the meters: refresh `status.levels` only,
-                // at a rate that costs a sleeping desktop next to nothing.
-                let watched = d
+                // As fast as the most eager subscriber asks (at most
+                // `meters.publish_hz`); with nobody watching, refresh
+                // `status.levels` only, at a rate that costs next to nothing.
+                let wanted = d
                     .clients
                     .values()
-                    .any(|c| c.conn.subs.get(Topic::Meters).is_some());
-                let hz = if watched {
-                    d.control.params().host.meters_publish_hz.clamp(1.0, 60.0)
-                } else {
-                    UNWATCHED_METERS_HZ
-                };
+                    .filter_map(|c| c.conn.subs.get(Topic::Meters))
+                    .map(|sub| f32::from(sub.max_hz.unwrap_or(server::DEFAULT_METERS_HZ)))
+                    .reduce(f32::max);
+                let publish = d.control.params().host.meters_publish_hz.clamp(1.0, 60.0);
+                let hz = wanted.map_or(UNWATCHED_METERS_HZ, |w| w.clamp(1.0, publish));
                 TimeoutAction::ToDuration(Duration::from_secs_f32(1.0 / hz))
             },
         )
