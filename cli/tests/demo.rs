@@ -442,6 +442,21 @@ fn interrupt_demo(
     );
 }
 
+/// Waits until the programme plays through Headroom in a private session:
+/// dbus, PipeWire, WirePlumber, headroomd, pw-record and pw-play all run.
+fn playing_with_everything(lines: &mut Lines, pid: u32) -> Vec<ProcInfo> {
+    lines.wait_for("1/2 through Headroom", Duration::from_secs(60));
+    let all = [
+        "dbus-daemon",
+        "pipewire",
+        "wireplumber",
+        "headroomd",
+        "pw-record",
+        "pw-play",
+    ];
+    wait_for_children(pid, &all, Duration::from_secs(20))
+}
+
 /// Ctrl-C while the programme plays through Headroom: the terminal sends
 /// SIGINT to the foreground process group, which holds only `headroom`.
 #[test]
@@ -450,18 +465,7 @@ fn ctrl_c_while_playing_stops_everything_the_demo_started() {
         "sigint",
         nix::sys::signal::Signal::SIGINT,
         true,
-        |lines, pid| {
-            lines.wait_for("1/2 through Headroom", Duration::from_secs(60));
-            let all = [
-                "dbus-daemon",
-                "pipewire",
-                "wireplumber",
-                "headroomd",
-                "pw-record",
-                "pw-play",
-            ];
-            wait_for_children(pid, &all, Duration::from_secs(20))
-        },
+        playing_with_everything,
         130,
     );
 }
@@ -496,6 +500,43 @@ fn sighup_while_playing_stops_everything_the_demo_started() {
         },
         129,
     );
+}
+
+/// `kill -9` while playing: the demo cannot clean up, but nothing it
+/// started may outlive it. Everything it started gets SIGTERM from the
+/// kernel when it dies (parent-death signal), so dbus, PipeWire,
+/// WirePlumber, headroomd, pw-play and pw-record all exit on their own.
+#[test]
+fn sigkill_while_playing_leaves_nothing_running() {
+    let dir = Dir::new("sigkill");
+    let mut child = spawn_demo(&dir, &[], &[]);
+    let pid = child.id();
+    let mut lines = Lines::of(&mut child);
+    let started = playing_with_everything(&mut lines, pid);
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "{status:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: Vec<&ProcInfo> = started.iter().filter(|p| still_running(p)).collect();
+        if left.is_empty() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            for p in &left {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(p.pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            panic!("still running 10 s after the demo was killed: {left:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// On a desktop (a PipeWire session already running, here one the test

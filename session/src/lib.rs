@@ -269,6 +269,9 @@ pub struct Options {
     /// start) in a process group of its own. A Ctrl-C typed in a terminal
     /// is sent to the whole foreground process group; with this set it
     /// reaches only the caller, which can then stop everything in order.
+    /// Each also gets SIGTERM when the thread that started it dies without
+    /// stopping it (the caller killed with SIGKILL, or crashing), so
+    /// nothing is left running.
     pub own_process_groups: bool,
 }
 
@@ -429,7 +432,24 @@ impl PwSession {
         let mut c = Command::new(program);
         c.stdin(Stdio::null());
         if self.opts.own_process_groups {
-            std::os::unix::process::CommandExt::process_group(&mut c, 0);
+            use std::os::unix::process::CommandExt;
+            c.process_group(0);
+            // Out of the caller's process group, nothing else would stop
+            // them if the caller is killed outright (SIGKILL, a crash): they
+            // get SIGTERM when it dies. Checking the parent after arming
+            // closes the race with a caller that died during the fork.
+            let parent = nix::unistd::Pid::this();
+            // SAFETY: between fork and exec this only makes two syscalls
+            // (prctl, getppid), both async-signal-safe, and allocates nothing.
+            unsafe {
+                c.pre_exec(move || {
+                    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)?;
+                    if nix::unistd::getppid() != parent {
+                        return Err(std::io::Error::other("parent exited"));
+                    }
+                    Ok(())
+                });
+            }
         }
         if !self.private {
             return c;
