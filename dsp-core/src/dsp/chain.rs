@@ -225,15 +225,34 @@ impl<const C: usize> Chain<C> {
             if n == 0 {
                 break;
             }
-            for (f, frame) in chunk.chunks_exact(ch).enumerate() {
-                for (c, &s) in frame.iter().enumerate() {
-                    block[c][f] = s;
+            // Stereo, the common case, as a loop the compiler vectorizes.
+            if let ([left, right, ..], 2) = (&mut block[..], ch) {
+                for ((l, r), frame) in left
+                    .iter_mut()
+                    .zip(right.iter_mut())
+                    .zip(chunk.chunks_exact(2))
+                {
+                    (*l, *r) = (frame[0], frame[1]);
+                }
+            } else {
+                for (f, frame) in chunk.chunks_exact(ch).enumerate() {
+                    for (c, &s) in frame.iter().enumerate() {
+                        block[c][f] = s;
+                    }
                 }
             }
             self.process_block(&mut block, n);
-            for (f, frame) in chunk.chunks_exact_mut(ch).enumerate() {
-                for (c, s) in frame.iter_mut().enumerate() {
-                    *s = block[c][f];
+            if let ([left, right, ..], 2) = (&block[..], ch) {
+                for ((&l, &r), frame) in
+                    left.iter().zip(right.iter()).zip(chunk.chunks_exact_mut(2))
+                {
+                    (frame[0], frame[1]) = (l, r);
+                }
+            } else {
+                for (f, frame) in chunk.chunks_exact_mut(ch).enumerate() {
+                    for (c, s) in frame.iter_mut().enumerate() {
+                        *s = block[c][f];
+                    }
                 }
             }
         }
@@ -283,9 +302,7 @@ impl<const C: usize> Chain<C> {
         // Dry path: keep the input for the latency-matched bypass.
         let pos = self.dry_pos;
         for (line, samples) in self.dry.iter_mut().zip(block.iter()) {
-            for (i, &s) in samples[..n].iter().enumerate() {
-                line[(pos + i) % DRY_RING] = s;
-            }
+            super::ring::write(line, pos as u32, &samples[..n]);
         }
 
         // Keep the input: the side chain measures it, not the gained signal.

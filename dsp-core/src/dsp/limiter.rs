@@ -40,6 +40,7 @@
 //! holds throughout and nothing clicks. Latency never changes.
 
 use super::envelope::{one_pole_coeff, Smoothed};
+use super::ring;
 use super::true_peak::TruePeakDetector;
 use crate::error::ConfigError;
 use crate::params::LimiterParams;
@@ -316,7 +317,9 @@ impl<const C: usize> Limiter<C> {
             mix: Smoothed::new(if params.enabled { 1.0 } else { 0.0 }),
             min_gain: 1.0,
         };
-        debug_assert!((delay as usize) < RING && ramp_max + 2 * half_width + 1 < RING as u32);
+        debug_assert!(
+            (delay as usize) + MAX_BLOCK < RING && ramp_max + 2 * half_width + 1 < RING as u32
+        );
         lim.reset();
         lim.set_params(params);
         lim.ramp = Ramp::Steady(lim.ramp_frames(params.lookahead_ms));
@@ -550,14 +553,14 @@ impl<const C: usize> Limiter<C> {
 
         // 5. Delay line, a block at a time: write the new frames, read the
         // ones `delay` frames older, apply the gain (vectorizes).
+        // Writing the whole block before reading equals interleaving the
+        // two per frame: the read window ends `delay` frames behind the
+        // write, and the ring is longer than `delay + MAX_BLOCK`.
         for (ch, samples) in audio.iter_mut().enumerate().take(channels) {
             let line = &mut self.audio[ch];
             let mut delayed = [0.0f32; MAX_BLOCK];
-            for (i, d) in delayed[..n].iter_mut().enumerate() {
-                let w_slot = (start.wrapping_add(i as u32) & MASK) as usize;
-                line[w_slot] = samples[i];
-                *d = line[(start.wrapping_add(i as u32).wrapping_sub(self.delay) & MASK) as usize];
-            }
+            ring::write(line, start, &samples[..n]);
+            ring::read(line, start.wrapping_sub(self.delay), &mut delayed[..n]);
             for ((s, &d), &g) in samples[..n].iter_mut().zip(&delayed[..n]).zip(&gain[..n]) {
                 *s = d * g;
             }

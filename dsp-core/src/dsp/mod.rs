@@ -13,4 +13,5 @@ pub mod envelope;
 pub mod kweight;
 pub mod limiter;
 pub mod loudness;
+pub mod ring;
 pub mod true_peak;
