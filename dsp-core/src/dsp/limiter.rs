@@ -163,27 +163,14 @@ impl<const C: usize> HfGuard<C> {
                 let v = if v > 1e30 { 1e30 } else { v };
                 *b = if v < -1e30 { -1e30 } else { v };
             }
-            // Eight frames at a time with the accumulators in registers;
-            // the kernel is symmetric, so tap pairs share one multiply.
-            let h = self.half;
-            let centre = self.taps[h];
+            // 32 frames at a time (eight vector accumulators in flight, so
+            // the adds' latency is hidden), the rest eight at a time; the
+            // kernel is symmetric, so tap pairs share one multiply.
             let mut acc = [0.0f32; MAX_BLOCK];
-            for (b, out) in acc[..n.div_ceil(8) * 8].chunks_exact_mut(8).enumerate() {
-                let i0 = b * 8;
-                let mut a = [0.0f32; 8];
-                let mid = &buf[i0 + h..i0 + h + 8];
-                for l in 0..8 {
-                    a[l] = centre * mid[l];
-                }
-                for (k, &t) in self.taps[..h].iter().enumerate() {
-                    let left = &buf[i0 + k..i0 + k + 8];
-                    let right = &buf[i0 + 2 * h - k..i0 + 2 * h - k + 8];
-                    for l in 0..8 {
-                        a[l] += t * (left[l] + right[l]);
-                    }
-                }
-                out.copy_from_slice(&a);
-            }
+            let wide = n / 32 * 32;
+            let (taps, h) = (&self.taps, self.half);
+            Self::fir_blocks::<32>(taps, h, &buf, 0, &mut acc[..wide]);
+            Self::fir_blocks::<8>(taps, h, &buf, wide, &mut acc[wide..n.div_ceil(8) * 8]);
             for (o, &a) in band[..n].iter_mut().zip(&acc[..n]) {
                 *o = o.max(a.abs());
             }
@@ -195,6 +182,40 @@ impl<const C: usize> HfGuard<C> {
             prev = b;
         }
         self.last = prev;
+    }
+
+    /// `out[i] = Σ_k taps[k]·buf[from + i + k]` over the `2·h + 1`
+    /// symmetric taps, in blocks of `B` frames (`out.len()` a multiple of
+    /// `B`; `buf` holds the reach).
+    #[inline(always)]
+    fn fir_blocks<const B: usize>(
+        taps: &[f32; 2 * HF_MAX_HALF + 1],
+        h: usize,
+        buf: &[f32],
+        from: usize,
+        out: &mut [f32],
+    ) {
+        let centre = taps[h];
+        for (b, out) in out.chunks_exact_mut(B).enumerate() {
+            let i0 = from + b * B;
+            // One bounds check per block: every window below lies inside.
+            let Some(src) = buf.get(i0..i0 + 2 * h + B) else {
+                return;
+            };
+            let mut a = [0.0f32; B];
+            let mid = &src[h..h + B];
+            for l in 0..B {
+                a[l] = centre * mid[l];
+            }
+            for (k, &t) in taps[..h].iter().enumerate() {
+                let left = &src[k..k + B];
+                let right = &src[2 * h - k..2 * h - k + B];
+                for l in 0..B {
+                    a[l] += t * (left[l] + right[l]);
+                }
+            }
+            out.copy_from_slice(&a);
+        }
     }
 
     /// Clears the history.
