@@ -583,8 +583,46 @@ fn graph_rate_change_rebuilds_the_chain() {
     d.wait_status("processing at 48 kHz", |st| {
         st["sample_rate_hz"] == RATE && st["streams"] == 1
     });
+    // Watch the levels closely across the change: the first snapshots of
+    // the new chain are the ones whose fresh input meter has no integrated
+    // loudness yet (its first 400 ms).
+    let mut m = d.client();
+    m.ok(
+        "setting.set",
+        json!({"key": "meters.publish_hz", "value": 60}),
+    );
     std::thread::sleep(Duration::from_secs(3));
+    m.ok("subscribe", json!({"topics": ["meters"]}));
+    let mut before = None;
+    while before.is_none() {
+        let ev = m.wait_event("levels");
+        if ev["data"]["input_integrated_lufs"].is_number() {
+            before = ev["data"]["gain_db"].as_f64();
+        }
+    }
     force_rate(&s, 96_000);
+    let t0 = Instant::now();
+    let after = loop {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "no levels from a new chain within 10 s"
+        );
+        let ev = m.wait_event("levels");
+        let gain = ev["data"]["gain_db"].as_f64().unwrap();
+        if ev["data"]["input_integrated_lufs"].is_null() {
+            break gain;
+        }
+        before = Some(gain);
+    };
+    let before = before.expect("levels from the old chain");
+    eprintln!("AGC gain {before:.2} dB before the rate change, {after:.2} dB just after");
+    assert!(before < -6.0, "loud noise is turned down: {before:.2} dB");
+    // The leveling carries over (`Chain::continue_from`); restarting would
+    // read 0 dB here.
+    assert!(
+        (after - before).abs() <= 1.0,
+        "AGC gain {before:.2} dB before the rate change, {after:.2} dB after"
+    );
     let st = d.wait_status("processing at 96 kHz", |st| st["sample_rate_hz"] == 96_000);
     assert_eq!(
         st["latency"]["dsp_frames"], 144,

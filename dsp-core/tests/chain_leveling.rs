@@ -197,3 +197,59 @@ fn loud_material_after_quiet_settles_on_target() {
         );
     }
 }
+
+/// A host that rebuilds the chain for a new sample rate hands the old
+/// chain's leveling over (`continue_from`): the AGC carries on from the gain
+/// it had reached instead of restarting at unity and sliding back at its
+/// rate limit. The same material fed to a fresh chain shows what the
+/// hand-over prevents.
+#[test]
+fn a_rate_change_continues_the_leveling() {
+    let p = Params::default();
+    let mut x = programme(40.0, -30.0, 11);
+    let mut old = Chain::<2>::with_params(
+        ChainConfig {
+            sample_rate_hz: RATE,
+            channels: 2,
+        },
+        &p,
+    )
+    .unwrap();
+    for block in x.chunks_mut(2 * 256) {
+        old.process_interleaved(block);
+    }
+    let reached = old.take_meters().agc_gain_db;
+    assert!(
+        reached > 8.0,
+        "a quiet programme is raised: {reached:.2} dB"
+    );
+
+    let config_96k = ChainConfig {
+        sample_rate_hz: 96_000,
+        channels: 2,
+    };
+    let mut carried = Chain::<8>::with_params(config_96k, &p).unwrap();
+    carried.continue_from(&old);
+    let mut fresh = Chain::<8>::with_params(config_96k, &p).unwrap();
+    assert_eq!(carried.take_meters().agc_gain_db, reached);
+
+    // Two seconds of 96 kHz audio (the same samples, read at the new rate).
+    let mut y = programme(4.0, -30.0, 12);
+    let mut z = y.clone();
+    for (a, b) in y.chunks_mut(2 * 256).zip(z.chunks_mut(2 * 256)) {
+        carried.process_interleaved(a);
+        fresh.process_interleaved(b);
+    }
+    let (kept, restarted) = (
+        carried.take_meters().agc_gain_db,
+        fresh.take_meters().agc_gain_db,
+    );
+    assert!(
+        (kept - reached).abs() <= 1.5,
+        "carried over: {reached:.2} dB before, {kept:.2} dB two seconds after"
+    );
+    assert!(
+        reached - restarted > 5.0,
+        "a fresh chain should still be climbing: {restarted:.2} dB vs {reached:.2} dB"
+    );
+}

@@ -28,9 +28,10 @@
 //!   (`clock.force-rate`, rate switching within `clock.allowed-rates`, a new
 //!   driver) PipeWire renegotiates both streams and the output's new format
 //!   rebuilds the chain at that rate ([`PwEvent::Format`]); `status` reports
-//!   the new rate and latency. A rebuilt chain starts afresh — the AGC from
-//!   its initial gain, since dsp-core offers no way to carry its state over —
-//!   while the limiter holds the ceiling throughout.
+//!   the new rate and latency. The realtime side hands the old chain's
+//!   leveling to the new one as it swaps them (`Chain::continue_from`: the
+//!   AGC's estimate and gain carry over, meters start afresh), and the
+//!   limiter holds the ceiling throughout.
 //! * Memory: everything belonging to a connection (streams, chain, the
 //!   realtime queues of [`queues`]) is freed when it is lost; reconnecting
 //!   costs nothing for good.

@@ -160,7 +160,11 @@ impl Rt {
                         let _ = d.chain.set_params(&p);
                     }
                 }
-                Cmd::Dsp(new) => {
+                Cmd::Dsp(mut new) => {
+                    // A new format (rate) must not restart the leveling.
+                    if let Some(old) = &self.dsp {
+                        new.chain.continue_from(&old.chain);
+                    }
                     if let Some(old) = self.dsp.replace(new) {
                         if let Err(old) = self.queues.send_trash(old) {
                             // Never free on this thread.

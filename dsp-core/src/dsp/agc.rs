@@ -94,6 +94,23 @@ impl Agc {
         LOUDNESS_OFFSET_DB + power_to_db(self.estimate_power)
     }
 
+    /// Takes over `earlier`'s programme estimate and gain (another AGC, for
+    /// instance one built for a different sample rate): leveling carries on
+    /// where it was instead of restarting from unity. The gain continues
+    /// from the value `earlier` is applying now, with no ramp in progress;
+    /// the next step ramps on from there. Parameters stay this AGC's.
+    ///
+    /// # Realtime
+    /// O(1), copies a few numbers.
+    pub fn continue_from(&mut self, earlier: &Agc) {
+        self.estimate_power = earlier.estimate_power;
+        self.energy_pre = earlier.energy_pre;
+        self.energy_post = earlier.energy_post;
+        self.gated_blocks = earlier.gated_blocks;
+        self.gain_db = earlier.gain_db;
+        self.ramp = LinearRamp::new(earlier.ramp.value());
+    }
+
     /// Forgets the programme (a new track or stream); keeps the gain.
     pub fn reset(&mut self) {
         self.estimate_power = 0.0;

@@ -191,6 +191,18 @@ impl<const C: usize> Chain<C> {
         Ok(())
     }
 
+    /// Carries over from `earlier` (typically the chain this one replaces
+    /// after a sample-rate change) what does not depend on the rate: the
+    /// AGC's programme estimate and gain, so leveling continues instead of
+    /// restarting from unity. Meters, dynamics and delay lines start afresh
+    /// (their state is in samples of the old rate).
+    ///
+    /// # Realtime
+    /// O(1), no allocation: safe on the audio thread at the swap.
+    pub fn continue_from<const D: usize>(&mut self, earlier: &Chain<D>) {
+        self.agc.continue_from(&earlier.agc);
+    }
+
     /// The input meter (integrated loudness, LRA, peaks of what came in).
     pub fn input_meter(&self) -> &LoudnessMeter<C> {
         &self.meter
