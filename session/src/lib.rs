@@ -194,6 +194,15 @@ fn signal(child: &Child, sig: i32) {
 }
 
 /// Waits for `child` to exit, up to `timeout`.
+/// Spawns `c` with stdout and stderr going to a new file `log`.
+fn spawn_logged(mut c: Command, log: &Path, what: &str) -> Result<Child> {
+    let f = File::create(log).context("session directory I/O")?;
+    c.stdout(Stdio::from(f.try_clone().context("session directory I/O")?))
+        .stderr(Stdio::from(f))
+        .spawn()
+        .with_context(|| format!("spawning {what}"))
+}
+
 fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + timeout;
     loop {
@@ -793,16 +802,10 @@ impl PwSession {
         let sock = self.runtime_dir.join("bus");
         let addr = format!("unix:path={}", sock.display());
         let log = self.root.join("dbus.log");
-        let f = File::create(&log).context("session directory I/O")?;
-        let child = self
-            .command("dbus-daemon")
-            .args(["--session", "--nofork", "--nopidfile", "--nosyslog"])
-            .arg(format!("--address={addr}"))
-            .stdout(Stdio::from(f.try_clone().context("session directory I/O")?))
-            .stderr(Stdio::from(f))
-            .spawn()
-            .context("spawning dbus-daemon")?;
-        self.dbus = Some(child);
+        let mut c = self.command("dbus-daemon");
+        c.args(["--session", "--nofork", "--nopidfile", "--nosyslog"])
+            .arg(format!("--address={addr}"));
+        self.dbus = Some(spawn_logged(c, &log, "dbus-daemon")?);
         wait_for("the session bus socket", WAIT, || {
             sock.exists().then_some(())
         })
@@ -815,14 +818,7 @@ impl PwSession {
         self.generation += 1;
         let g = self.generation;
         let pw_log = self.root.join(format!("pipewire.{g}.log"));
-        let f = File::create(&pw_log).context("session directory I/O")?;
-        let child = self
-            .command("pipewire")
-            .stdout(Stdio::from(f.try_clone().context("session directory I/O")?))
-            .stderr(Stdio::from(f))
-            .spawn()
-            .context("spawning pipewire")?;
-        self.pipewire = Some(child);
+        self.pipewire = Some(spawn_logged(self.command("pipewire"), &pw_log, "pipewire")?);
         // Up when the socket exists and a client gets an answer.
         let sock = self.runtime_dir.join("pipewire-0");
         let deadline = Instant::now() + WAIT;
@@ -844,14 +840,11 @@ impl PwSession {
         }
 
         let wp_log = self.root.join(format!("wireplumber.{g}.log"));
-        let f = File::create(&wp_log).context("session directory I/O")?;
-        let child = self
-            .command("wireplumber")
-            .stdout(Stdio::from(f.try_clone().context("session directory I/O")?))
-            .stderr(Stdio::from(f))
-            .spawn()
-            .context("spawning wireplumber")?;
-        self.wireplumber = Some(child);
+        self.wireplumber = Some(spawn_logged(
+            self.command("wireplumber"),
+            &wp_log,
+            "wireplumber",
+        )?);
         // WirePlumber is ready once it has published the `default` metadata.
         wait_for("WirePlumber's `default` metadata", WAIT, || {
             self.objects("Metadata")
