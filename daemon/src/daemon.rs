@@ -30,7 +30,8 @@ const RELOAD_DEBOUNCE: Duration = Duration::from_millis(200);
 /// Housekeeping period (stalled writers, refusals).
 const HOUSEKEEPING: Duration = Duration::from_secs(1);
 /// How often meter snapshots become `status.levels` while no client
-/// subscribes to `meters` (a subscription brings `meters.publish_hz`).
+/// subscribes to `meters` (subscribers bring their own rate, up to
+/// `meters.publish_hz`).
 const UNWATCHED_METERS_HZ: f32 = 4.0;
 /// How often the audio path checks whether a PipeWire reconnect is due (the
 /// attempts themselves back off from 100 ms to 5 s).
@@ -156,15 +157,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     d.publish();
                 }
                 // As fast as the most eager subscriber asks (at most
-                // `meters.publish_hz`); with nobody watching, refresh
-                // `status.levels` only, at a rate that costs next to nothing.
+                // `meters.publish_hz`, which one without `max_hz` gets);
+                // with nobody watching, refresh `status.levels` only, at a
+                // rate that costs next to nothing.
+                let publish = d.control.params().host.meters_publish_hz.clamp(1.0, 60.0);
                 let wanted = d
                     .clients
                     .values()
                     .filter_map(|c| c.conn.subs.get(Topic::Meters))
-                    .map(|sub| f32::from(sub.max_hz.unwrap_or(server::DEFAULT_METERS_HZ)))
+                    .map(|sub| sub.max_hz.map_or(publish, f32::from))
                     .reduce(f32::max);
-                let publish = d.control.params().host.meters_publish_hz.clamp(1.0, 60.0);
                 let hz = wanted.map_or(UNWATCHED_METERS_HZ, |w| w.clamp(1.0, publish));
                 TimeoutAction::ToDuration(Duration::from_secs_f32(1.0 / hz))
             },

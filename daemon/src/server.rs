@@ -32,8 +32,6 @@ pub const MAX_CONNECTIONS: usize = 64;
 pub const OUTBOX_LIMIT: usize = 64 * 1024;
 /// A connection that accepts no output for this long is closed.
 pub const WRITE_STALL: Duration = Duration::from_secs(30);
-/// Default `meters` rate for a subscription without `max_hz`.
-pub const DEFAULT_METERS_HZ: u16 = 20;
 /// Daemon name in `hello` and `ping`.
 pub const NAME: &str = "headroomd";
 /// Daemon version.
@@ -340,13 +338,14 @@ impl Conn {
     }
 
     /// Whether the connection wants `topic` events now (subscribed, and for
-    /// meters, not faster than its `max_hz`).
+    /// meters, not faster than its `max_hz`; without one, every tick of
+    /// `meters.publish_hz`).
     pub fn wants(&mut self, topic: Topic, now: Instant) -> bool {
         let Some(sub) = self.subs.get(topic) else {
             return false;
         };
-        if topic == Topic::Meters {
-            let hz = sub.max_hz.unwrap_or(DEFAULT_METERS_HZ).max(1) as f64;
+        if let (Topic::Meters, Some(max_hz)) = (topic, sub.max_hz) {
+            let hz = max_hz.max(1) as f64;
             // Tolerate timer jitter: 0.9 of the period.
             let period = Duration::from_secs_f64(0.9 / hz);
             if self

@@ -193,7 +193,6 @@ fn signal(child: &Child, sig: i32) {
     }
 }
 
-/// Waits for `child` to exit, up to `timeout`.
 /// Spawns `c` with stdout and stderr going to a new file `log`.
 fn spawn_logged(mut c: Command, log: &Path, what: &str) -> Result<Child> {
     let f = File::create(log).context("session directory I/O")?;
@@ -203,6 +202,7 @@ fn spawn_logged(mut c: Command, log: &Path, what: &str) -> Result<Child> {
         .with_context(|| format!("spawning {what}"))
 }
 
+/// Waits for `child` to exit, up to `timeout`.
 fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + timeout;
     loop {

@@ -21,8 +21,10 @@ use std::sync::Arc;
 
 /// Capacity + 1 of the command queue (a chain, parameters, a few spare).
 const CMD_SLOTS: usize = 9;
-/// Capacity + 1 of the snapshot queue (half a second at 60 snapshots/s).
-const METER_SLOTS: usize = 33;
+/// Capacity + 1 of the snapshot queue: a second at 60 snapshots/s, so the
+/// slowest drain (1 Hz, a subscriber's `max_hz` or `meters.publish_hz`)
+/// loses none.
+const METER_SLOTS: usize = 65;
 /// Capacity + 1 of the queue of chains to free.
 const TRASH_SLOTS: usize = 9;
 

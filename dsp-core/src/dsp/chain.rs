@@ -411,10 +411,10 @@ impl<const C: usize> Chain<C> {
         if was > 0.0 || self.bypass.value() > 0.0 {
             let latency = self.limiter.latency_frames();
             for (line, samples) in self.dry.iter().zip(block.iter_mut()) {
-                for (i, s) in samples[..n].iter_mut().enumerate() {
-                    let dry = line[(pos + i + DRY_RING - latency) % DRY_RING];
-                    let m = mix[i];
-                    *s = if m >= 1.0 { dry } else { *s + (dry - *s) * m };
+                let mut dry = [0.0f32; BLOCK_FRAMES];
+                super::ring::read(line, (pos + DRY_RING - latency) as u32, &mut dry[..n]);
+                for ((s, &d), &m) in samples[..n].iter_mut().zip(&dry[..n]).zip(&mix[..n]) {
+                    *s = if m >= 1.0 { d } else { *s + (d - *s) * m };
                 }
             }
         }
