@@ -112,10 +112,13 @@ impl History {
     }
 }
 
-/// Where the lane kernel sends each frame's filtered samples (besides the
-/// per-lane energy it always sums).
+/// Where the lane kernel sends each stage's filtered samples (besides the
+/// per-lane energy it always sums). Called once per stage of up to
+/// [`STAGE`] frames, after the recurrence: keeping the sink's work out of
+/// the recurrence loop lets that loop stay short and the sink's own pass
+/// vectorize over frames.
 trait Sink<const L: usize> {
-    fn put(&mut self, n: usize, z: [f64; L]);
+    fn put(&mut self, start: usize, z: &[[f64; L]]);
 }
 
 /// Only the energy is wanted.
@@ -123,7 +126,7 @@ struct NoSink;
 
 impl<const L: usize> Sink<L> for NoSink {
     #[inline(always)]
-    fn put(&mut self, _n: usize, _z: [f64; L]) {}
+    fn put(&mut self, _start: usize, _z: &[[f64; L]]) {}
 }
 
 /// Writes (or, with `ADD`, adds) `Σ G_i · z_i²` per frame as `f32`.
@@ -134,12 +137,15 @@ struct PowerSink<'a, const L: usize, const ADD: bool> {
 
 impl<const L: usize, const ADD: bool> Sink<L> for PowerSink<'_, L, ADD> {
     #[inline(always)]
-    fn put(&mut self, n: usize, z: [f64; L]) {
-        let mut acc = 0.0;
-        for (w, z) in self.weights.iter().zip(z) {
-            acc += w * z * z;
-        }
-        if let Some(p) = self.power.get_mut(n) {
+    fn put(&mut self, start: usize, z: &[[f64; L]]) {
+        let Some(out) = self.power.get_mut(start..) else {
+            return;
+        };
+        for (p, z) in out.iter_mut().zip(z) {
+            let mut acc = 0.0;
+            for (w, z) in self.weights.iter().zip(z) {
+                acc += w * z * z;
+            }
             let prev = if ADD { *p as f64 } else { 0.0 };
             // Clamp so a huge (finite) input cannot produce an infinite power.
             *p = (prev + acc).min(f32::MAX as f64) as f32;
@@ -154,9 +160,11 @@ struct SampleSink<'a> {
 
 impl Sink<1> for SampleSink<'_> {
     #[inline(always)]
-    fn put(&mut self, n: usize, z: [f64; 1]) {
-        if let Some(o) = self.out.get_mut(n) {
-            *o = z[0] as f32;
+    fn put(&mut self, start: usize, z: &[[f64; 1]]) {
+        if let Some(out) = self.out.get_mut(start..) {
+            for (o, z) in out.iter_mut().zip(z) {
+                *o = z[0] as f32;
+            }
         }
     }
 }
@@ -210,6 +218,7 @@ fn run_lanes<const L: usize, S: Sink<L>>(
     }
     let mut energy = [0.0; L];
     let mut staged = [[0.0f32; L]; STAGE];
+    let mut filtered = [[0.0f64; L]; STAGE];
     let mut start = 0;
     while start < frames {
         let n = (frames - start).min(STAGE);
@@ -225,8 +234,7 @@ fn run_lanes<const L: usize, S: Sink<L>>(
                 d[l] = 0.0;
             }
         }
-        for (k, xs) in staged.iter().enumerate() {
-            let mut z = [0.0; L];
+        for (xs, z) in staged.iter().zip(filtered.iter_mut()) {
             for l in 0..L {
                 let x = xs[l] as f64;
                 // Terms not depending on the previous output first, so the
@@ -242,8 +250,8 @@ fn run_lanes<const L: usize, S: Sink<L>>(
                 z[l] = zz;
                 energy[l] += zz * zz;
             }
-            sink.put(start + k, z);
         }
+        sink.put(start, &filtered[..n]);
         start += n;
     }
     for (l, h) in hist.into_iter().enumerate() {
@@ -341,7 +349,6 @@ impl<const C: usize> KWeighting<C> {
     /// As [`process_energy`](Self::process_energy).
     pub fn process_power(&mut self, inputs: &[&[f32]], weights: &[f64], power: &mut [f32]) -> f64 {
         let frames = power.len();
-        power.fill(0.0);
         self.run(inputs, weights, frames, Some(power))
     }
 
@@ -353,6 +360,12 @@ impl<const C: usize> KWeighting<C> {
         mut power: Option<&mut [f32]>,
     ) -> f64 {
         let channels = self.channels.min(inputs.len());
+        if channels == 0 {
+            if let Some(p) = power {
+                p.fill(0.0);
+            }
+            return 0.0;
+        }
         let weight = |i: usize| weights.get(i).copied().unwrap_or(0.0);
         let mut total = 0.0;
         let mut ch = 0;
@@ -374,16 +387,21 @@ impl<const C: usize> KWeighting<C> {
                 }
                 (Some(ha), Some(hb), Some(p)) => {
                     let w = [weight(ch), weight(ch + 1)];
-                    let e = run_lanes::<2, _>(
-                        &self.coefs,
-                        [ha, hb],
-                        [inputs[ch], inputs[ch + 1]],
-                        frames,
-                        &mut PowerSink::<2, true> {
+                    let (c, hist, inp) = (&self.coefs, [ha, hb], [inputs[ch], inputs[ch + 1]]);
+                    // The first pair writes the power, later ones add to it.
+                    let e = if ch == 0 {
+                        let mut sink = PowerSink::<2, false> {
                             weights: w,
                             power: p,
-                        },
-                    );
+                        };
+                        run_lanes::<2, _>(c, hist, inp, frames, &mut sink)
+                    } else {
+                        let mut sink = PowerSink::<2, true> {
+                            weights: w,
+                            power: p,
+                        };
+                        run_lanes::<2, _>(c, hist, inp, frames, &mut sink)
+                    };
                     total += w[0] * e[0] + w[1] * e[1];
                 }
                 (Some(ha), None, None) => {
@@ -392,16 +410,20 @@ impl<const C: usize> KWeighting<C> {
                 }
                 (Some(ha), None, Some(p)) => {
                     let w = [weight(ch)];
-                    let e = run_lanes::<1, _>(
-                        &self.coefs,
-                        [ha],
-                        [inputs[ch]],
-                        frames,
-                        &mut PowerSink::<1, true> {
+                    let (c, hist, inp) = (&self.coefs, [ha], [inputs[ch]]);
+                    let e = if ch == 0 {
+                        let mut sink = PowerSink::<1, false> {
                             weights: w,
                             power: p,
-                        },
-                    );
+                        };
+                        run_lanes::<1, _>(c, hist, inp, frames, &mut sink)
+                    } else {
+                        let mut sink = PowerSink::<1, true> {
+                            weights: w,
+                            power: p,
+                        };
+                        run_lanes::<1, _>(c, hist, inp, frames, &mut sink)
+                    };
                     total += w[0] * e[0];
                 }
                 (None, _, _) => break,
