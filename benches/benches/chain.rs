@@ -3,12 +3,15 @@
 //!
 //! Signals: `programme` (noise shaped like speech, limiter acting now and
 //! then) and `hot` (loud noise: the limiter's true-peak side chain can never
-//! skip work — the worst case).
+//! skip work — the worst case). The chain runs on the best instruction set
+//! this CPU has (see `dsp_core::dsp::isa`); the `portable` groups force the
+//! baseline build for comparison.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dsp_core::dsp::agc::Agc;
 use dsp_core::dsp::chain::{Chain, ChainConfig};
 use dsp_core::dsp::compressor::Compressor;
+use dsp_core::dsp::isa::Isa;
 use dsp_core::dsp::limiter::Limiter;
 use dsp_core::params::Params;
 use std::hint::black_box;
@@ -21,8 +24,15 @@ fn bench_chain(c: &mut Criterion) {
         ("hot", signal(1.0, 2.0, false)),
     ] {
         for block in [128usize, 1024] {
-            run_chain::<2>(c, &format!("chain/{name}"), &input, block);
+            run_chain::<2>(c, &format!("chain/{name}"), &input, block, Isa::Avx2);
         }
+        run_chain::<2>(
+            c,
+            &format!("chain/{name}, portable"),
+            &input,
+            1024,
+            Isa::Portable,
+        );
     }
     // What the daemon runs: a chain built for up to 8 channels, used for 2.
     run_chain::<8>(
@@ -30,6 +40,7 @@ fn bench_chain(c: &mut Criterion) {
         "chain/programme, 8-channel chain",
         &signal(1.0, 0.3, true),
         1024,
+        Isa::Avx2,
     );
     println!(
         "size_of::<Chain<2>>() = {} bytes",
@@ -37,8 +48,9 @@ fn bench_chain(c: &mut Criterion) {
     );
 }
 
-/// The chain for up to `C` channels processing stereo `input` in `block`-frame blocks.
-fn run_chain<const C: usize>(c: &mut Criterion, name: &str, input: &[f32], block: usize) {
+/// The chain for up to `C` channels processing stereo `input` in
+/// `block`-frame blocks on `isa` (or the best this CPU has below it).
+fn run_chain<const C: usize>(c: &mut Criterion, name: &str, input: &[f32], block: usize, isa: Isa) {
     let config = ChainConfig {
         sample_rate_hz: RATE,
         channels: 2,
@@ -46,6 +58,8 @@ fn run_chain<const C: usize>(c: &mut Criterion, name: &str, input: &[f32], block
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(block as u64));
     let mut chain = Chain::<C>::new(config).unwrap();
+    let isa = chain.set_isa(isa);
+    println!("{name}: running on {isa:?}");
     // Warm the chain up so the AGC and limiter are in steady state.
     let mut warm = input.to_vec();
     chain.process_interleaved(&mut warm);

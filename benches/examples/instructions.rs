@@ -13,7 +13,9 @@ use dsp_core::dsp::chain::{Chain, ChainConfig};
 use headroom_benches::{signal, RATE};
 
 fn main() {
-    let which = std::env::args().nth(1).unwrap_or_else(|| "programme".into());
+    let which = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "programme".into());
     let input = match which.as_str() {
         "hot" => signal(4.0, 2.0, false),
         _ => signal(4.0, 0.3, true),

@@ -15,7 +15,7 @@
 //! * `dsp` and `proto` never import each other: a realtime build of the chain
 //!   links no JSON code.
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod dsp;

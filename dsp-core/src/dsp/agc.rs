@@ -192,6 +192,7 @@ impl Agc {
     ///
     /// # Realtime
     /// O(len), no allocation.
+    #[inline(always)]
     pub fn fill_gain(&mut self, out: &mut [f32]) {
         self.ramp.fill(out);
     }

@@ -21,6 +21,7 @@
 use super::agc::Agc;
 use super::compressor::Compressor;
 use super::envelope::Crossfade;
+use super::isa::Isa;
 use super::limiter::{HfGuard, Limiter};
 use super::loudness::LoudnessMeter;
 use crate::error::{ConfigError, ParamError};
@@ -85,6 +86,9 @@ pub struct Chain<const C: usize> {
     energy_pre: f64,
     energy_post: f64,
     side: SideChain<C>,
+    /// Instruction set the block code runs on; never above what
+    /// [`Isa::detect`] found on this CPU.
+    isa: Isa,
 }
 
 /// The limiter's side chain, computed from the input meter's true-peak
@@ -155,7 +159,22 @@ impl<const C: usize> Chain<C> {
             energy_pre: 0.0,
             energy_post: 0.0,
             side: SideChain::new(rate)?,
+            isa: Isa::detect(),
         })
+    }
+
+    /// The instruction set the block code runs on (the best this CPU
+    /// supports, unless lowered with [`set_isa`](Self::set_isa)).
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// Runs the block code on `wanted`, or on the best this CPU supports if
+    /// that is lower; returns the one in effect. Output is bit-identical
+    /// either way (see [`super::isa`]); this exists for comparisons.
+    pub fn set_isa(&mut self, wanted: Isa) -> Isa {
+        self.isa = wanted.min(Isa::detect());
+        self.isa
     }
 
     /// The configuration the chain was built with.
@@ -230,6 +249,30 @@ impl<const C: usize> Chain<C> {
     /// No allocation, no locks, no syscalls; O(frames). Uses
     /// `BLOCK_FRAMES × C` floats of stack.
     pub fn process_interleaved(&mut self, samples: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.isa == Isa::Avx2 {
+            // SAFETY: `isa` is `Avx2` only where `Isa::detect` found AVX2
+            // on this CPU (construction and `set_isa` cap it).
+            #[allow(unsafe_code)]
+            unsafe {
+                self.interleaved_avx2(samples)
+            };
+            return;
+        }
+        self.interleaved(samples);
+    }
+
+    /// [`interleaved`](Self::interleaved) compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn interleaved_avx2(&mut self, samples: &mut [f32]) {
+        self.interleaved(samples);
+    }
+
+    /// The body of [`process_interleaved`](Self::process_interleaved),
+    /// inlined into each instruction set's build.
+    #[inline(always)]
+    fn interleaved(&mut self, samples: &mut [f32]) {
         let ch = self.config.channels;
         let mut block = [[0.0f32; BLOCK_FRAMES]; C];
         for chunk in samples.chunks_mut(BLOCK_FRAMES * ch) {
@@ -277,6 +320,29 @@ impl<const C: usize> Chain<C> {
     /// # Realtime
     /// As [`Chain::process_interleaved`].
     pub fn process_planar(&mut self, channels: &mut [&mut [f32]]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.isa == Isa::Avx2 {
+            // SAFETY: as in `process_interleaved`.
+            #[allow(unsafe_code)]
+            unsafe {
+                self.planar_avx2(channels)
+            };
+            return;
+        }
+        self.planar(channels);
+    }
+
+    /// [`planar`](Self::planar) compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn planar_avx2(&mut self, channels: &mut [&mut [f32]]) {
+        self.planar(channels);
+    }
+
+    /// The body of [`process_planar`](Self::process_planar), inlined into
+    /// each instruction set's build.
+    #[inline(always)]
+    fn planar(&mut self, channels: &mut [&mut [f32]]) {
         let ch = self.config.channels.min(channels.len());
         if ch < self.config.channels {
             return;
@@ -297,6 +363,7 @@ impl<const C: usize> Chain<C> {
         }
     }
 
+    #[inline(always)]
     fn process_block(&mut self, block: &mut [[f32; BLOCK_FRAMES]; C], n: usize) {
         let ch = self.config.channels;
         let block = &mut block[..ch];
@@ -444,6 +511,7 @@ impl<const C: usize> SideChain<C> {
     /// docs), aligned like the limiter's own detector; readings at or below
     /// `aim` may be any value at or below it. Also feeds the meter's true
     /// peak.
+    #[inline(always)]
     fn peaks<const M: usize>(
         &mut self,
         meter: &mut LoudnessMeter<M>,

@@ -135,6 +135,7 @@ impl Compressor {
     /// No allocation; O(frames × channels). Per frame only vectorizable
     /// passes (level, gain interpolation); the logarithm, static curve,
     /// smoothing and exponential run once per group of [`GROUP_FRAMES`].
+    #[inline(always)]
     pub fn process(&mut self, channels: &[&[f32]], frames: usize, gain: &mut [f32]) {
         let mut n = frames.min(MAX_BLOCK).min(gain.len());
         for ch in channels {

@@ -191,7 +191,10 @@ const STAGE: usize = 64;
 ///
 /// Written so that the `L` recurrences are independent lanes (SIMD for
 /// `L = 2`) and each lane's loop-carried path is one multiply and one add.
-#[inline(always)]
+// Never inlined: the recurrence is latency-bound, so wider vectors cannot
+// help it, and inlined into the AVX2 build of the chain the compiler stops
+// pairing the lanes and spills the state (measured 2× slower there).
+#[inline(never)]
 fn run_lanes<const L: usize, S: Sink<L>>(
     c: &KWeightCoefs,
     hist: [&mut History; L],
@@ -347,11 +350,13 @@ impl<const C: usize> KWeighting<C> {
     ///
     /// # Realtime
     /// As [`process_energy`](Self::process_energy).
+    #[inline(always)]
     pub fn process_power(&mut self, inputs: &[&[f32]], weights: &[f64], power: &mut [f32]) -> f64 {
         let frames = power.len();
         self.run(inputs, weights, frames, Some(power))
     }
 
+    #[inline(always)]
     fn run(
         &mut self,
         inputs: &[&[f32]],

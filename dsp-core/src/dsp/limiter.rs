@@ -149,6 +149,7 @@ impl<const C: usize> HfGuard<C> {
     ///
     /// # Realtime
     /// `2·half + 1` multiply-adds per channel and frame, vectorized over time.
+    #[inline(always)]
     pub fn add_bound<S: AsRef<[f32]>>(&mut self, channels: &[S], frames: usize, peak: &mut [f32]) {
         let n = frames.min(MAX_BLOCK).min(peak.len());
         let len = 2 * self.half;
@@ -492,6 +493,7 @@ impl<const C: usize> Limiter<C> {
     /// report it; values at or below [`aim`](Self::aim) may be any value at
     /// or below it. This lets a host that already runs a detector (the
     /// chain's input meter) share it.
+    #[inline(always)]
     pub fn process_with_peaks(
         &mut self,
         audio: &mut [&mut [f32]],
@@ -608,6 +610,7 @@ impl<const C: usize> Limiter<C> {
     /// the group length) and never rises above the held value, so each
     /// frame's released gain is at or below its own hold — the property the
     /// ramp's guarantee rests on.
+    #[inline(always)]
     fn hold_and_release(&mut self, wanted: &[f32]) {
         // A pending lookahead change widens the hold from this block on.
         let window = match (self.ramp, self.pending_ramp) {

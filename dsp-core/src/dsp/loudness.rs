@@ -445,6 +445,7 @@ impl<const C: usize> LoudnessMeter<C> {
     ///
     /// # Realtime
     /// K-weighting and sample peak only (about 3 ns per stereo frame).
+    #[inline(always)]
     pub fn process_planar_power_deferred_peak(&mut self, channels: &[&[f32]], power: &mut [f32]) {
         self.process(channels, Some(power), false);
     }
@@ -463,6 +464,7 @@ impl<const C: usize> LoudnessMeter<C> {
     ///
     /// # Realtime
     /// As [`TruePeakDetector::process_channel`] per channel.
+    #[inline(always)]
     pub fn measure_true_peak_frames(
         &mut self,
         channels: &[&[f32]],
@@ -517,6 +519,7 @@ impl<const C: usize> LoudnessMeter<C> {
         }
     }
 
+    #[inline(always)]
     fn process(&mut self, channels: &[&[f32]], mut power_out: Option<&mut [f32]>, true_peak: bool) {
         let used = channels.len().min(self.channels);
         let frames = channels[..used].iter().map(|c| c.len()).min().unwrap_or(0);
@@ -551,6 +554,7 @@ impl<const C: usize> LoudnessMeter<C> {
         }
     }
 
+    #[inline(always)]
     fn measure_peaks(&mut self, planes: &[&[f32]], true_peak: bool) {
         let mut sp = self.sample_peak_window;
         for p in planes {

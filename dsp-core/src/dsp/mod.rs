@@ -10,6 +10,7 @@ pub mod chain;
 pub mod channels;
 pub mod compressor;
 pub mod envelope;
+pub mod isa;
 pub mod kweight;
 pub mod limiter;
 pub mod loudness;

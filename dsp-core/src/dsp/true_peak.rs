@@ -577,6 +577,7 @@ impl<const C: usize> TruePeakDetector<C> {
     /// No allocation, ~3 KiB of stack. Per input frame: 32 multiply-adds at
     /// 48 kHz (52 at 44.1 kHz, 6–8 at 88.2 kHz and above) plus at most one
     /// division, or a few operations on skipped chunks.
+    #[inline(always)]
     pub fn process_channel(&mut self, ch: usize, input: &[f32], out: &mut [f32], floor: f32) {
         let mut offset = 0;
         self.run(ch, input, floor, false, |peaks| {
