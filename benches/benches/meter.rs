@@ -15,6 +15,7 @@
 //! frames, so criterion reports time per stereo frame.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use dsp_core::dsp::isa::Isa;
 use dsp_core::dsp::loudness::LoudnessMeter;
 use ebur128::{EbuR128, Mode};
 use std::hint::black_box;
@@ -83,10 +84,15 @@ fn bench_meter(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("meter_48k_stereo/{name}"));
         for block in [128usize, 1024] {
             group.throughput(Throughput::Elements(block as u64));
-            for true_peak in [false, true] {
-                let label = if true_peak { "headroom+tp" } else { "headroom" };
+            for (true_peak, isa) in [(false, Isa::Avx2), (true, Isa::Avx2), (true, Isa::Portable)] {
+                let label = match (true_peak, isa) {
+                    (false, _) => "headroom",
+                    (true, Isa::Avx2) => "headroom+tp",
+                    (true, Isa::Portable) => "headroom+tp portable",
+                };
                 group.bench_with_input(BenchmarkId::new(label, block), &block, |b, &block| {
                     let mut meter = LoudnessMeter::<2>::new(RATE_HZ, 2).unwrap();
+                    meter.set_isa(isa);
                     meter.set_true_peak_enabled(true_peak);
                     let mut pos = 0;
                     b.iter(|| {
@@ -101,6 +107,9 @@ fn bench_meter(c: &mut Criterion) {
                     });
                     black_box(meter.loudness_global());
                 });
+                if isa == Isa::Portable {
+                    continue;
+                }
                 let label = if true_peak { "ebur128+tp" } else { "ebur128" };
                 group.bench_with_input(BenchmarkId::new(label, block), &block, |b, &block| {
                     let mut mode = Mode::I | Mode::LRA | Mode::M | Mode::S | Mode::SAMPLE_PEAK;

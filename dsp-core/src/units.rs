@@ -104,7 +104,10 @@ pub fn group_min<const G: usize>(x: &[f32], out: &mut [f32]) {
     for l in 0..G {
         for (j, o) in out[..groups].iter_mut().enumerate() {
             if let Some(&v) = x.get(j * G + l) {
-                *o = if v < *o { v } else { *o };
+                // `min`, not a compare-and-select on `*o`: the compiler turns
+                // that into a conditional store, a masked store in AVX2 code
+                // (microcoded and very slow on AMD Zen).
+                *o = o.min(v);
             }
         }
     }

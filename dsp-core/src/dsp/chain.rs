@@ -530,7 +530,8 @@ impl<const C: usize> SideChain<C> {
         for x in input {
             for (m, &v) in mag[REACH_HIST..REACH_HIST + n].iter_mut().zip(x.iter()) {
                 let a = v.abs();
-                *m = if a > *m { a } else { *m };
+                // Not a compare-and-select on `*m` (see `units::group_min`).
+                *m = m.max(a);
             }
         }
         let span = REACH_HIST - self.reach..REACH_HIST + n;

@@ -202,25 +202,31 @@ impl Compressor {
             }
         }
 
-        // Static soft-knee curve → wanted reduction (dB, ≤ 0), then
-        // attack/release smoothing in the dB domain, once per group.
+        // Static soft-knee curve → wanted reduction (dB, ≤ 0) for every
+        // group at once (a vector pass: the log and the curve are the
+        // expensive part), then the attack/release smoothing in the dB
+        // domain (the only serial part), then the exponentials, again as one
+        // vector pass.
         let half_knee = 0.5 * knee_db;
         let inv_two_knee = if knee_db > 0.0 { 0.5 / knee_db } else { 0.0 };
-        let mut r = self.reduction_db;
-        let mut deepest = 0.0f32;
-        let mut end_gain = [1.0f32; GROUPS];
-        for (j, (&l, g)) in level[..groups].iter().zip(end_gain.iter_mut()).enumerate() {
-            let len = GROUP_FRAMES.min(n - j * GROUP_FRAMES);
+        let mut target = [0.0f32; GROUPS];
+        for (t, &l) in target.iter_mut().zip(&level) {
             // 10·log10 of power.
             let over = 3.010_3 * fast_log2(l) - threshold_db;
             let in_knee = over + half_knee;
-            let target = if over <= -half_knee {
-                0.0
-            } else if over >= half_knee {
+            let knee = slope * in_knee * in_knee * inv_two_knee;
+            let above = if over >= half_knee {
                 slope * over
             } else {
-                slope * in_knee * in_knee * inv_two_knee
+                knee
             };
+            *t = if over <= -half_knee { 0.0 } else { above };
+        }
+        let mut r = self.reduction_db;
+        let mut deepest = 0.0f32;
+        let mut end_db = [0.0f32; GROUPS];
+        for (j, (&target, e)) in target[..groups].iter().zip(end_db.iter_mut()).enumerate() {
+            let len = GROUP_FRAMES.min(n - j * GROUP_FRAMES);
             let coeff = if target < r {
                 self.attack_pow[len]
             } else {
@@ -234,7 +240,11 @@ impl Compressor {
             }
             deepest = deepest.min(r);
             let last = j * GROUP_FRAMES + len - 1;
-            *g = fast_db_to_amp(mix[last] * (r + makeup_db[last]));
+            *e = mix[last] * (r + makeup_db[last]);
+        }
+        let mut end_gain = [1.0f32; GROUPS];
+        for (g, &e) in end_gain.iter_mut().zip(&end_db) {
+            *g = fast_db_to_amp(e);
         }
         self.reduction_db = r;
         self.max_reduction_db = self.max_reduction_db.min(deepest * mix_now);

@@ -514,9 +514,10 @@ impl<const C: usize> Limiter<C> {
 
         let mut wanted = [1.0f32; MAX_BLOCK];
         for (w, &p) in wanted[..n].iter_mut().zip(&peak[..n]) {
-            if p > aim {
-                *w = aim / p;
-            }
+            // A select, not a conditional store (masked in AVX2 code: slow
+            // on AMD Zen). `p` may be 0, where the quotient is unused.
+            let ratio = aim / p;
+            *w = if p > aim { ratio } else { 1.0 };
         }
 
         let start = self.now;

@@ -43,6 +43,7 @@
 //!   including 0.
 
 use super::channels::{default_role, ChannelRole};
+use super::isa::Isa;
 use super::kweight::KWeighting;
 use super::true_peak::TruePeakDetector;
 use crate::error::ConfigError;
@@ -334,6 +335,8 @@ pub struct LoudnessMeter<const C: usize> {
     true_peak: f32,
     sample_peak_window: f32,
     true_peak_window: f32,
+    /// Instruction set of the standalone entry points (see [`Isa`]).
+    isa: Isa,
 }
 
 impl<const C: usize> LoudnessMeter<C> {
@@ -388,6 +391,7 @@ impl<const C: usize> LoudnessMeter<C> {
             true_peak: 0.0,
             sample_peak_window: 0.0,
             true_peak_window: 0.0,
+            isa: Isa::detect(),
         })
     }
 
@@ -398,6 +402,20 @@ impl<const C: usize> LoudnessMeter<C> {
             self.true_peak_detector.reset();
         }
         self.true_peak_enabled = on;
+    }
+
+    /// The instruction set [`process_planar`](Self::process_planar) and its
+    /// siblings run on (the best this CPU supports, unless lowered).
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// As [`Chain::set_isa`](super::chain::Chain::set_isa): runs on
+    /// `wanted` or the best this CPU supports if lower; returns the one in
+    /// effect. Readings are bit-identical either way.
+    pub fn set_isa(&mut self, wanted: Isa) -> Isa {
+        self.isa = wanted.min(Isa::detect());
+        self.isa
     }
 
     /// Number of channels measured.
@@ -423,7 +441,7 @@ impl<const C: usize> LoudnessMeter<C> {
     /// programme material and 10 ns on full-scale noise, on the 2.6 GHz
     /// AMD EPYC reference machine).
     pub fn process_planar(&mut self, channels: &[&[f32]]) {
-        self.process(channels, None, true);
+        self.process_on_isa(channels, None);
     }
 
     /// Same as [`process_planar`](Self::process_planar), and also writes the
@@ -434,7 +452,7 @@ impl<const C: usize> LoudnessMeter<C> {
     /// # Realtime
     /// As [`process_planar`](Self::process_planar).
     pub fn process_planar_power(&mut self, channels: &[&[f32]], power: &mut [f32]) {
-        self.process(channels, Some(power), true);
+        self.process_on_isa(channels, Some(power));
     }
 
     /// As [`process_planar_power`](Self::process_planar_power) but without
@@ -515,8 +533,30 @@ impl<const C: usize> LoudnessMeter<C> {
             for (p, s) in planes.iter_mut().zip(&scratch) {
                 *p = &s[..n];
             }
-            self.process(&planes[..ch], None, true);
+            self.process_on_isa(&planes[..ch], None);
         }
+    }
+
+    /// [`process`](Self::process) with true peak, on the build for `isa`.
+    fn process_on_isa(&mut self, channels: &[&[f32]], power: Option<&mut [f32]>) {
+        #[cfg(target_arch = "x86_64")]
+        if self.isa == Isa::Avx2 {
+            // SAFETY: `isa` is `Avx2` only where `Isa::detect` found AVX2
+            // on this CPU (construction and `set_isa` cap it).
+            #[allow(unsafe_code)]
+            unsafe {
+                self.process_avx2(channels, power)
+            };
+            return;
+        }
+        self.process(channels, power, true);
+    }
+
+    /// [`process`](Self::process) with true peak, compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn process_avx2(&mut self, channels: &[&[f32]], power: Option<&mut [f32]>) {
+        self.process(channels, power, true);
     }
 
     #[inline(always)]

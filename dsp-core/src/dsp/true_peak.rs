@@ -583,7 +583,10 @@ impl<const C: usize> TruePeakDetector<C> {
         self.run(ch, input, floor, false, |peaks| {
             if let Some(o) = out.get_mut(offset..) {
                 for (o, &p) in o.iter_mut().zip(peaks) {
-                    *o = if p > *o { p } else { *o };
+                    // `max`, not a compare-and-select on `*o`, which the
+                    // compiler makes a conditional (in AVX2: masked, very
+                    // slow on AMD Zen) store.
+                    *o = o.max(p);
                 }
             }
             offset += peaks.len();
@@ -598,6 +601,7 @@ impl<const C: usize> TruePeakDetector<C> {
     ///
     /// # Realtime
     /// As [`process_channel`](Self::process_channel).
+    #[inline(always)]
     pub fn process_channel_max(&mut self, ch: usize, input: &[f32], floor: f32) -> f32 {
         let mut peak = 0.0f32;
         self.run(ch, input, floor, true, |m| {
@@ -778,20 +782,48 @@ impl<const C: usize> TruePeakDetector<C> {
         let mut raw = [0.0f32; CHUNK];
         let mut bound = [0.0f32; CHUNK];
         let (raw_n, bound_n) = (&mut raw[..n], &mut bound[..n]);
-        // One zipped pass per point: each is a plain vectorizable loop.
-        for w in points.windows(3) {
-            let (left, mid, right) = (w[0], w[1], w[2]);
-            for (((r, b), &m), (&l, &rr)) in raw_n
-                .iter_mut()
-                .zip(bound_n.iter_mut())
-                .zip(mid)
-                .zip(left.iter().zip(right))
-            {
-                let m = m.abs();
-                let ub = m + 0.125 * (l.abs() - rr.abs()).abs();
-                *r = if m > *r { m } else { *r };
-                *b = if ub > *b { ub } else { *b };
+        // Eight frames at a time with the maxima in registers: a
+        // compare-and-select on a value in memory would become a
+        // conditional store (in AVX2 code a masked store, microcoded and
+        // very slow on AMD Zen), and `f32::max` costs several instructions
+        // on SSE2.
+        let whole = n / LANES * LANES;
+        for (c, (rc, bc)) in raw_n[..whole]
+            .chunks_exact_mut(LANES)
+            .zip(bound_n[..whole].chunks_exact_mut(LANES))
+            .enumerate()
+        {
+            let k0 = c * LANES;
+            let (mut top, mut ub) = ([0.0f32; LANES], [0.0f32; LANES]);
+            for w in points.windows(3) {
+                let (Some(left), Some(mid), Some(right)) = (
+                    w[0].get(k0..k0 + LANES),
+                    w[1].get(k0..k0 + LANES),
+                    w[2].get(k0..k0 + LANES),
+                ) else {
+                    continue;
+                };
+                for j in 0..LANES {
+                    let m = mid[j].abs();
+                    let u = m + 0.125 * (left[j].abs() - right[j].abs()).abs();
+                    top[j] = if m > top[j] { m } else { top[j] };
+                    ub[j] = if u > ub[j] { u } else { ub[j] };
+                }
             }
+            rc.copy_from_slice(&top);
+            bc.copy_from_slice(&ub);
+        }
+        for k in whole..n {
+            let (mut top, mut ub) = (0.0f32, 0.0f32);
+            for w in points.windows(3) {
+                let at = |p: &[f32]| p.get(k).map_or(0.0, |v| v.abs());
+                let m = at(w[1]);
+                let u = m + 0.125 * (at(w[0]) - at(w[2])).abs();
+                top = if m > top { m } else { top };
+                ub = if u > ub { u } else { ub };
+            }
+            raw_n[k] = top;
+            bound_n[k] = ub;
         }
         for b in bound_n.iter_mut() {
             // Margin for rounding in the exact refinement.
