@@ -19,6 +19,7 @@
 //!   reference, with fast compression ahead of the limiter.
 
 use super::agc::Agc;
+use super::aligned::Aligned;
 use super::compressor::Compressor;
 use super::envelope::Crossfade;
 use super::isa::Isa;
@@ -78,7 +79,7 @@ pub struct Chain<const C: usize> {
     agc: Agc,
     compressor: Compressor,
     limiter: Limiter<C>,
-    dry: [[f32; DRY_RING]; C],
+    dry: Aligned<[[f32; DRY_RING]; C]>,
     dry_pos: usize,
     /// Weight of the dry signal: 0 = processed, 1 = dry.
     bypass: Crossfade,
@@ -152,7 +153,7 @@ impl<const C: usize> Chain<C> {
             agc: Agc::new(rate, &params.agc),
             compressor: Compressor::new(rate, &params.compressor),
             limiter: Limiter::new(rate, config.channels, &params.limiter).map_err(Error::Config)?,
-            dry: [[0.0; DRY_RING]; C],
+            dry: Aligned([[0.0; DRY_RING]; C]),
             dry_pos: 0,
             bypass: Crossfade::new(params.bypass, (BYPASS_FADE_MS * 0.001 * rate as f32) as u32),
             meter_steps: 0,
@@ -274,7 +275,7 @@ impl<const C: usize> Chain<C> {
     #[inline(always)]
     fn interleaved(&mut self, samples: &mut [f32]) {
         let ch = self.config.channels;
-        let mut block = [[0.0f32; BLOCK_FRAMES]; C];
+        let mut block = Aligned([[0.0f32; BLOCK_FRAMES]; C]);
         for chunk in samples.chunks_mut(BLOCK_FRAMES * ch) {
             let n = chunk.len() / ch;
             if n == 0 {
@@ -296,7 +297,7 @@ impl<const C: usize> Chain<C> {
                     }
                 }
             }
-            self.process_block(&mut block, n);
+            self.process_block_of(&mut block, n);
             if let ([left, right, ..], 2) = (&block[..], ch) {
                 for ((&l, &r), frame) in
                     left.iter().zip(right.iter()).zip(chunk.chunks_exact_mut(2))
@@ -348,18 +349,31 @@ impl<const C: usize> Chain<C> {
             return;
         }
         let frames = channels[..ch].iter().map(|c| c.len()).min().unwrap_or(0);
-        let mut block = [[0.0f32; BLOCK_FRAMES]; C];
+        let mut block = Aligned([[0.0f32; BLOCK_FRAMES]; C]);
         let mut start = 0;
         while start < frames {
             let n = (frames - start).min(BLOCK_FRAMES);
             for c in 0..ch {
                 block[c][..n].copy_from_slice(&channels[c][start..start + n]);
             }
-            self.process_block(&mut block, n);
+            self.process_block_of(&mut block, n);
             for c in 0..ch {
                 channels[c][start..start + n].copy_from_slice(&block[c][..n]);
             }
             start += n;
+        }
+    }
+
+    /// [`process_block`](Self::process_block) with whole blocks (every
+    /// block but a host buffer's last partial one) as their own copy, where
+    /// the length is a constant: loops get fixed trip counts, copies become
+    /// plain moves and scratch need not be zeroed first.
+    #[inline(always)]
+    fn process_block_of(&mut self, block: &mut [[f32; BLOCK_FRAMES]; C], n: usize) {
+        if n == BLOCK_FRAMES {
+            self.process_block(block, BLOCK_FRAMES);
+        } else {
+            self.process_block(block, n);
         }
     }
 
@@ -385,7 +399,7 @@ impl<const C: usize> Chain<C> {
         }
 
         // Keep the input: the side chain measures it, not the gained signal.
-        let mut input = [[0.0f32; BLOCK_FRAMES]; C];
+        let mut input = Aligned([[0.0f32; BLOCK_FRAMES]; C]);
         for (x, samples) in input.iter_mut().zip(block.iter()) {
             x[..n].copy_from_slice(&samples[..n]);
         }

@@ -63,6 +63,14 @@ pub struct Compressor {
     max_reduction_db: f32,
     /// Linear gain at the end of the last group (interpolation start).
     last_gain: f32,
+    /// [`glide_coeff`] for a whole block, computed once (an `expf` per
+    /// block is measurable).
+    glide_block: f32,
+}
+
+/// The parameter glide's one-pole step over `frames` frames.
+fn glide_coeff(frames: usize, sample_rate_hz: u32) -> f32 {
+    libm::expf(-(frames as f32) / (GLIDE_MS * 0.001 * sample_rate_hz as f32))
 }
 
 impl Compressor {
@@ -83,6 +91,7 @@ impl Compressor {
             reduction_db: 0.0,
             max_reduction_db: 0.0,
             last_gain: 1.0,
+            glide_block: glide_coeff(MAX_BLOCK, sample_rate_hz),
         };
         c.set_params(params);
         c.last_gain = if params.enabled {
@@ -144,7 +153,11 @@ impl Compressor {
         if n == 0 {
             return;
         }
-        let glide = libm::expf(-(n as f32) / (GLIDE_MS * 0.001 * self.sample_rate_hz as f32));
+        let glide = if n == MAX_BLOCK {
+            self.glide_block
+        } else {
+            glide_coeff(n, self.sample_rate_hz)
+        };
         let threshold_db = self.threshold_db.step(glide);
         let slope = self.slope.step(glide);
         let knee_db = self.knee_db.step(glide);

@@ -39,6 +39,7 @@
 //! ramps, then crossfades from the old ramp to the new one, so the guarantee
 //! holds throughout and nothing clicks. Latency never changes.
 
+use super::aligned::Aligned;
 use super::envelope::{one_pole_coeff, Smoothed};
 use super::ring;
 use super::true_peak::TruePeakDetector;
@@ -156,7 +157,7 @@ impl<const C: usize> HfGuard<C> {
         let mut band = [0.0f32; MAX_BLOCK];
         for (hist, samples) in self.history.iter_mut().zip(channels.iter()) {
             // Slack past the block so the last group of eight stays in bounds.
-            let mut buf = [0.0f32; 2 * HF_MAX_HALF + MAX_BLOCK + 8];
+            let mut buf = Aligned([0.0f32; 2 * HF_MAX_HALF + MAX_BLOCK + 8]);
             buf[..len].copy_from_slice(&hist[..len]);
             for (b, &x) in buf[len..len + n].iter_mut().zip(samples.as_ref().iter()) {
                 // Finite x only (`x · 0 == 0`), clamped; a vector select.
@@ -170,8 +171,8 @@ impl<const C: usize> HfGuard<C> {
             let mut acc = [0.0f32; MAX_BLOCK];
             let wide = n / 32 * 32;
             let (taps, h) = (&self.taps, self.half);
-            Self::fir_blocks::<32>(taps, h, &buf, 0, &mut acc[..wide]);
-            Self::fir_blocks::<8>(taps, h, &buf, wide, &mut acc[wide..n.div_ceil(8) * 8]);
+            Self::fir_blocks::<32>(taps, h, &buf[..], 0, &mut acc[..wide]);
+            Self::fir_blocks::<8>(taps, h, &buf[..], wide, &mut acc[wide..n.div_ceil(8) * 8]);
             for (o, &a) in band[..n].iter_mut().zip(&acc[..n]) {
                 *o = o.max(a.abs());
             }
@@ -268,7 +269,7 @@ pub struct Limiter<const C: usize> {
     hf: HfGuard<C>,
     channels: usize,
     sample_rate_hz: u32,
-    audio: [[f32; RING]; C],
+    audio: Aligned<[[f32; RING]; C]>,
     /// Sliding-minimum deque of groups (values ascending front→back), as a
     /// ring.
     dq_value: [f32; DEQUE],
@@ -290,6 +291,10 @@ pub struct Limiter<const C: usize> {
     ramp: Ramp,
     pending_ramp: Option<u32>,
     xfade_frames: u32,
+    /// The ceiling glide's and the on/off crossfade's one-pole steps over a
+    /// whole block, and the detector margin as a gain, computed once (an
+    /// `expf` or `powf` per block is measurable).
+    block_coeffs: [f32; 3],
     /// Ceiling as linear amplitude, gliding.
     ceiling: Smoothed,
     /// 0 = off (unity), 1 = limiting.
@@ -320,7 +325,7 @@ impl<const C: usize> Limiter<C> {
             detector,
             channels,
             sample_rate_hz,
-            audio: [[0.0; RING]; C],
+            audio: Aligned([[0.0; RING]; C]),
             dq_value: [1.0; DEQUE],
             dq_index: [0; DEQUE],
             dq_head: 0,
@@ -335,6 +340,11 @@ impl<const C: usize> Limiter<C> {
             ramp: Ramp::Steady(ramp_max),
             pending_ramp: None,
             xfade_frames: (XFADE_MS * 0.001 * sample_rate_hz as f32) as u32,
+            block_coeffs: [
+                libm::expf(-(MAX_BLOCK as f32) / (GLIDE_MS * 0.001 * sample_rate_hz as f32)),
+                libm::expf(-(MAX_BLOCK as f32) / (0.3 * XFADE_MS * 0.001 * sample_rate_hz as f32)),
+                db_to_amp(-DETECTOR_MARGIN_DB),
+            ],
             ceiling: Smoothed::new(ceiling),
             mix: Smoothed::new(if params.enabled { 1.0 } else { 0.0 }),
             min_gain: 1.0,
@@ -398,7 +408,7 @@ impl<const C: usize> Limiter<C> {
     pub fn reset(&mut self) {
         self.detector.reset();
         self.hf.reset();
-        self.audio = [[0.0; RING]; C];
+        self.audio = Aligned([[0.0; RING]; C]);
         self.dq_len = 0;
         self.dq_head = 0;
         self.now = 0;
@@ -472,17 +482,25 @@ impl<const C: usize> Limiter<C> {
         (n > 0).then_some((n, channels))
     }
 
+    /// The ceiling glide's one-pole step over `frames` frames.
+    fn glide_coeff(&self, frames: usize) -> f32 {
+        if frames == MAX_BLOCK {
+            self.block_coeffs[0]
+        } else {
+            libm::expf(-(frames as f32) / (GLIDE_MS * 0.001 * self.sample_rate_hz as f32))
+        }
+    }
+
     /// The level the side chain must stay under during the next block of
     /// `frames` frames for the output to meet the ceiling (the lower end of
     /// the ceiling's glide over the block, less the detector margin). A
     /// caller supplying its own peaks may skip work at or below it.
     pub fn aim(&self, frames: usize) -> f32 {
-        let n = frames.min(MAX_BLOCK) as f32;
-        let glide = libm::expf(-n / (GLIDE_MS * 0.001 * self.sample_rate_hz as f32));
+        let glide = self.glide_coeff(frames.min(MAX_BLOCK));
         let mut ceiling = self.ceiling;
         let now = ceiling.value();
         let after = ceiling.step(glide);
-        now.min(after) * db_to_amp(-DETECTOR_MARGIN_DB)
+        now.min(after) * self.block_coeffs[2]
     }
 
     /// As [`process`](Self::process), with the side-chain reading supplied:
@@ -506,9 +524,13 @@ impl<const C: usize> Limiter<C> {
         };
         // The ceiling may glide inside this block: aim at the lower end.
         let aim = self.aim(n);
-        let glide = libm::expf(-(n as f32) / (GLIDE_MS * 0.001 * self.sample_rate_hz as f32));
+        let glide = self.glide_coeff(n);
         let ceiling = self.ceiling.step(glide);
-        let xfade = libm::expf(-(n as f32) / (0.3 * XFADE_MS * 0.001 * self.sample_rate_hz as f32));
+        let xfade = if n == MAX_BLOCK {
+            self.block_coeffs[1]
+        } else {
+            libm::expf(-(n as f32) / (0.3 * XFADE_MS * 0.001 * self.sample_rate_hz as f32))
+        };
         let mut mix = [0.0f32; MAX_BLOCK];
         let mix_now = self.mix.step_into(xfade, &mut mix[..n]);
 

@@ -6,6 +6,7 @@
 //! block length. Blocks take planar audio: one slice per channel.
 
 pub mod agc;
+pub mod aligned;
 pub mod chain;
 pub mod channels;
 pub mod compressor;

@@ -464,6 +464,9 @@ pub struct TruePeakDetector<const C: usize> {
 }
 
 /// Per-chunk stack scratch (about 2 KiB).
+/// Cache-line aligned, so the FIRs' unaligned vector loads split lines
+/// as rarely as possible, whatever the caller's stack layout.
+#[repr(C, align(64))]
 struct Scratch {
     input: [f32; HIST + CHUNK + PAD],
     mid: [f32; CHUNK + PAD],
