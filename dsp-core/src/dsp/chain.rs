@@ -174,7 +174,7 @@ impl<const C: usize> Chain<C> {
     /// that is lower; returns the one in effect. Output is bit-identical
     /// either way (see [`super::isa`]); this exists for comparisons.
     pub fn set_isa(&mut self, wanted: Isa) -> Isa {
-        self.isa = wanted.min(Isa::detect());
+        self.isa = self.meter.set_isa(wanted);
         self.isa
     }
 

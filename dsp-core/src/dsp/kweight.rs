@@ -23,6 +23,7 @@
 //! stereo frame on the 2.6 GHz AMD EPYC reference machine, which is that
 //! latency).
 
+use super::isa::Isa;
 use crate::error::ConfigError;
 use crate::SUPPORTED_RATES_HZ;
 
@@ -191,11 +192,106 @@ const STAGE: usize = 64;
 ///
 /// Written so that the `L` recurrences are independent lanes (SIMD for
 /// `L = 2`) and each lane's loop-carried path is one multiply and one add.
-// Never inlined: the recurrence is latency-bound, so wider vectors cannot
-// help it, and inlined into the AVX2 build of the chain the compiler stops
-// pairing the lanes and spills the state (measured 2× slower there).
-#[inline(never)]
+///
+/// Out of line on every instruction set (inlined into the whole chain's
+/// AVX2 build, the compiler spilled the state). A stereo pair on x86-64 is
+/// written with SSE2 vector intrinsics — the same operations in the same
+/// order as the generic loop, so bit-identical — because in AVX2 code the
+/// compiler would not pair the lanes by itself; there, three-operand
+/// instructions then drop SSE2's register copies.
+#[inline(always)]
 fn run_lanes<const L: usize, S: Sink<L>>(
+    isa: Isa,
+    c: &KWeightCoefs,
+    hist: [&mut History; L],
+    inputs: [&[f32]; L],
+    frames: usize,
+    sink: &mut S,
+) -> [f64; L] {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 {
+        // SAFETY: `isa` is `Avx2` only where `Isa::detect` found AVX2 on
+        // this CPU (construction and `set_isa` cap it).
+        #[allow(unsafe_code)]
+        return unsafe { lanes_avx2(c, hist, inputs, frames, sink) };
+    }
+    let _ = isa;
+    lanes_portable(c, hist, inputs, frames, sink)
+}
+
+#[inline(never)]
+fn lanes_portable<const L: usize, S: Sink<L>>(
+    c: &KWeightCoefs,
+    hist: [&mut History; L],
+    inputs: [&[f32]; L],
+    frames: usize,
+    sink: &mut S,
+) -> [f64; L] {
+    lanes(c, hist, inputs, frames, sink)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline(never)]
+fn lanes_avx2<const L: usize, S: Sink<L>>(
+    c: &KWeightCoefs,
+    hist: [&mut History; L],
+    inputs: [&[f32]; L],
+    frames: usize,
+    sink: &mut S,
+) -> [f64; L] {
+    lanes(c, hist, inputs, frames, sink)
+}
+
+/// The generic loop's recurrence for a pair of lanes (`L == 2`) as SSE2
+/// vector operations: the same operations in the same order, so
+/// bit-identical. `state` is `x1, x2, y1, y2, z1, z2, energy`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+#[inline]
+fn recur_pair<const L: usize>(
+    c: &KWeightCoefs,
+    state: &mut [[f64; L]; 7],
+    staged: &[[f32; L]],
+    filtered: &mut [[f64; L]],
+) {
+    use core::arch::x86_64::{
+        __m128d, _mm_add_pd, _mm_cvtsd_f64, _mm_mul_pd, _mm_set1_pd, _mm_set_pd, _mm_sub_pd,
+        _mm_unpackhi_pd,
+    };
+    if L != 2 {
+        return;
+    }
+    let [b0, b1, b2] = c.shelf_b.map(|v| _mm_set1_pd(v));
+    let [_, a1, a2] = c.shelf_a.map(|v| _mm_set1_pd(v));
+    let [_, c1, c2] = c.highpass_a.map(|v| _mm_set1_pd(v));
+    let two = _mm_set1_pd(2.0);
+    let [mut x1, mut x2, mut y1, mut y2, mut z1, mut z2, mut energy] =
+        state.map(|a| _mm_set_pd(a[L - 1], a[0]));
+    let lanes = |v: __m128d| [_mm_cvtsd_f64(v), _mm_cvtsd_f64(_mm_unpackhi_pd(v, v))];
+    for (xs, z) in staged.iter().zip(filtered.iter_mut()) {
+        let x = _mm_set_pd(xs[L - 1] as f64, xs[0] as f64);
+        let t = _mm_add_pd(_mm_mul_pd(b0, x), _mm_mul_pd(b1, x1));
+        let t = _mm_sub_pd(_mm_add_pd(t, _mm_mul_pd(b2, x2)), _mm_mul_pd(a2, y2));
+        let y = _mm_sub_pd(t, _mm_mul_pd(a1, y1));
+        let u = _mm_sub_pd(_mm_add_pd(y, y2), _mm_mul_pd(two, y1));
+        let zz = _mm_sub_pd(_mm_sub_pd(u, _mm_mul_pd(c2, z2)), _mm_mul_pd(c1, z1));
+        (x2, x1, y2, y1, z2, z1) = (x1, x, y1, y, z1, zz);
+        energy = _mm_add_pd(energy, _mm_mul_pd(zz, zz));
+        let [lo, hi] = lanes(zz);
+        z[0] = lo;
+        z[L - 1] = hi;
+    }
+    for (a, v) in state.iter_mut().zip([x1, x2, y1, y2, z1, z2, energy]) {
+        let [lo, hi] = lanes(v);
+        a[0] = lo;
+        a[L - 1] = hi;
+    }
+}
+
+/// The body of [`run_lanes`].
+#[inline(always)]
+fn lanes<const L: usize, S: Sink<L>>(
     c: &KWeightCoefs,
     hist: [&mut History; L],
     inputs: [&[f32]; L],
@@ -226,16 +322,43 @@ fn run_lanes<const L: usize, S: Sink<L>>(
     while start < frames {
         let n = (frames - start).min(STAGE);
         let staged = &mut staged[..n];
-        for (l, input) in inputs.iter().enumerate() {
-            // Lanes that ran out of input see silence.
-            let src = input.get(start..).unwrap_or(&[]);
-            let have = src.len().min(n);
-            for (d, &x) in staged[..have].iter_mut().zip(&src[..have]) {
-                d[l] = sanitize(x);
+        let pair = match inputs.get(..2) {
+            Some(&[a, b]) if L == 2 => a.get(start..start + n).zip(b.get(start..start + n)),
+            _ => None,
+        };
+        if let Some((a, b)) = pair {
+            // The common case (a stereo pair with input for every frame) as
+            // one interleaving pass the compiler vectorizes; the general
+            // loop below writes one lane at a time (strided scalar stores).
+            for ((d, &a), &b) in staged.iter_mut().zip(a).zip(b) {
+                d[0] = sanitize(a);
+                d[L - 1] = sanitize(b);
             }
-            for d in &mut staged[have..] {
-                d[l] = 0.0;
+        } else {
+            for (l, input) in inputs.iter().enumerate() {
+                // Lanes that ran out of input see silence.
+                let src = input.get(start..).unwrap_or(&[]);
+                let have = src.len().min(n);
+                for (d, &x) in staged[..have].iter_mut().zip(&src[..have]) {
+                    d[l] = sanitize(x);
+                }
+                for d in &mut staged[have..] {
+                    d[l] = 0.0;
+                }
             }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if L == 2 {
+            let mut state = [x1, x2, y1, y2, z1, z2, energy];
+            // SAFETY: SSE2 is part of the x86-64 baseline.
+            #[allow(unsafe_code)]
+            unsafe {
+                recur_pair(c, &mut state, staged, &mut filtered[..n])
+            };
+            [x1, x2, y1, y2, z1, z2, energy] = state;
+            sink.put(start, &filtered[..n]);
+            start += n;
+            continue;
         }
         for (xs, z) in staged.iter().zip(filtered.iter_mut()) {
             for l in 0..L {
@@ -272,6 +395,7 @@ pub struct KWeighting<const C: usize> {
     coefs: KWeightCoefs,
     channels: usize,
     history: [History; C],
+    isa: Isa,
 }
 
 impl<const C: usize> KWeighting<C> {
@@ -292,12 +416,21 @@ impl<const C: usize> KWeighting<C> {
             coefs: KWeightCoefs::for_rate(sample_rate_hz as f64),
             channels,
             history: [History::default(); C],
+            isa: Isa::detect(),
         })
     }
 
     /// The coefficients in use.
     pub fn coefs(&self) -> &KWeightCoefs {
         &self.coefs
+    }
+
+    /// Runs the filters on `wanted`, or on the best instruction set this
+    /// CPU supports if that is lower; returns the one in effect. Output is
+    /// bit-identical either way (see [`super::isa`]).
+    pub fn set_isa(&mut self, wanted: Isa) -> Isa {
+        self.isa = wanted.min(Isa::detect());
+        self.isa
     }
 
     /// Number of channels configured.
@@ -322,6 +455,7 @@ impl<const C: usize> KWeighting<C> {
         let frames = input.len().min(output.len());
         let mut sink = SampleSink { out: output };
         run_lanes::<1, _>(
+            self.isa,
             &self.coefs,
             [&mut self.history[ch]],
             [input],
@@ -382,6 +516,7 @@ impl<const C: usize> KWeighting<C> {
                 (Some(ha), Some(hb), None) => {
                     let w = [weight(ch), weight(ch + 1)];
                     let e = run_lanes::<2, _>(
+                        self.isa,
                         &self.coefs,
                         [ha, hb],
                         [inputs[ch], inputs[ch + 1]],
@@ -399,18 +534,25 @@ impl<const C: usize> KWeighting<C> {
                             weights: w,
                             power: p,
                         };
-                        run_lanes::<2, _>(c, hist, inp, frames, &mut sink)
+                        run_lanes::<2, _>(self.isa, c, hist, inp, frames, &mut sink)
                     } else {
                         let mut sink = PowerSink::<2, true> {
                             weights: w,
                             power: p,
                         };
-                        run_lanes::<2, _>(c, hist, inp, frames, &mut sink)
+                        run_lanes::<2, _>(self.isa, c, hist, inp, frames, &mut sink)
                     };
                     total += w[0] * e[0] + w[1] * e[1];
                 }
                 (Some(ha), None, None) => {
-                    let e = run_lanes::<1, _>(&self.coefs, [ha], [inputs[ch]], frames, &mut NoSink);
+                    let e = run_lanes::<1, _>(
+                        self.isa,
+                        &self.coefs,
+                        [ha],
+                        [inputs[ch]],
+                        frames,
+                        &mut NoSink,
+                    );
                     total += weight(ch) * e[0];
                 }
                 (Some(ha), None, Some(p)) => {
@@ -421,13 +563,13 @@ impl<const C: usize> KWeighting<C> {
                             weights: w,
                             power: p,
                         };
-                        run_lanes::<1, _>(c, hist, inp, frames, &mut sink)
+                        run_lanes::<1, _>(self.isa, c, hist, inp, frames, &mut sink)
                     } else {
                         let mut sink = PowerSink::<1, true> {
                             weights: w,
                             power: p,
                         };
-                        run_lanes::<1, _>(c, hist, inp, frames, &mut sink)
+                        run_lanes::<1, _>(self.isa, c, hist, inp, frames, &mut sink)
                     };
                     total += w[0] * e[0];
                 }

@@ -414,7 +414,7 @@ impl<const C: usize> LoudnessMeter<C> {
     /// `wanted` or the best this CPU supports if lower; returns the one in
     /// effect. Readings are bit-identical either way.
     pub fn set_isa(&mut self, wanted: Isa) -> Isa {
-        self.isa = wanted.min(Isa::detect());
+        self.isa = self.kweight.set_isa(wanted);
         self.isa
     }
 
