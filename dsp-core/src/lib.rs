@@ -14,6 +14,10 @@
 //!   finite output.
 //! * `dsp` and `proto` never import each other: a realtime build of the chain
 //!   links no JSON code.
+//! * No `unsafe` except where a measured SIMD win needs it, each use
+//!   allowed locally with its safety argument: CPU-feature detection in
+//!   [`dsp::isa`], the calls into the AVX2 builds that detection enables, and
+//!   the SSE2 K-weighting kernel.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

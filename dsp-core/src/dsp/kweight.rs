@@ -19,9 +19,11 @@
 //! history as the high-pass input history (its numerator is exactly
 //! `1 - 2z⁻¹ + z⁻²`). Channels are processed in pairs, so the two independent
 //! recurrences of a stereo pair occupy one SIMD register each step; the
-//! per-sample critical path is one multiply and one add (about 3 ns per
-//! stereo frame on the 2.6 GHz AMD EPYC reference machine, which is that
-//! latency).
+//! per-sample critical path is one multiply and one add (about 4 ns per
+//! stereo frame on the AMD EPYC reference machine, close to that latency).
+//! On x86-64 a stereo pair is written with SSE2 intrinsics, the same
+//! operations in the same order (bit-identical), because the compiler would
+//! not pair the lanes by itself in AVX2 code.
 
 use super::isa::Isa;
 use crate::error::ConfigError;

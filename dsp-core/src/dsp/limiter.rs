@@ -84,7 +84,7 @@ const HF_MAX_HALF: usize = 24;
 pub const HF_FACTOR: f32 = 1.5;
 
 /// Side-chain bound for the band the true-peak detector does not see
-/// (above [`HF_CUTOFF_HZ`]); see the module docs.
+/// (above `HF_CUTOFF_HZ`, 21.5 kHz); see the module docs.
 #[derive(Debug, Clone)]
 pub struct HfGuard<const C: usize> {
     taps: [f32; 2 * HF_MAX_HALF + 1],
