@@ -16,6 +16,13 @@ pub fn write(ring: &mut [f32], pos: u32, src: &[f32]) {
         return;
     }
     // A block longer than the ring leaves only its tail in it.
+    let at = pos as usize & (len - 1);
+    // The common case first, as one copy of the caller's length: when that
+    // length is a constant (whole blocks) the copy is inlined, not a call.
+    if let Some(dst) = ring.get_mut(at..at + src.len()) {
+        dst.copy_from_slice(src);
+        return;
+    }
     let skip = src.len().saturating_sub(len);
     let (pos, src) = (pos.wrapping_add(skip as u32), &src[skip..]);
     let at = pos as usize & (len - 1);
@@ -30,6 +37,12 @@ pub fn read(ring: &[f32], pos: u32, dst: &mut [f32]) {
     let len = ring.len();
     debug_assert!(len.is_power_of_two());
     if len == 0 {
+        return;
+    }
+    // As in `write`: the unwrapped case as one copy of the caller's length.
+    let at = pos as usize & (len - 1);
+    if let Some(src) = ring.get(at..at + dst.len()) {
+        dst.copy_from_slice(src);
         return;
     }
     let mut pos = pos;
