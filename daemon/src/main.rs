@@ -24,6 +24,8 @@ use std::process::ExitCode;
 /// Environment:
 ///   HEADROOM_SOCKET       control socket path (default $XDG_RUNTIME_DIR/headroom/control.sock)
 ///   HEADROOM_CAPS_TOKEN   if set, mutating ops must carry this token in "caps"
+///   HEADROOM_DSP_ISA      "portable": run the DSP's baseline build even where AVX2 is
+///                         available (same output, slower); default "best"
 ///   XDG_RUNTIME_DIR       where the socket lives
 ///   XDG_CONFIG_HOME       user profiles in $XDG_CONFIG_HOME/headroom/profiles/*.toml (default ~/.config)
 ///   XDG_STATE_HOME        saved settings in $XDG_STATE_HOME/headroom/state.toml (default ~/.local/state)

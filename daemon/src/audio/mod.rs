@@ -327,7 +327,10 @@ impl AudioEngine {
                 if self.format != Some((rate_hz, channels)) && rate_hz > 0 && channels > 0 {
                     match Dsp::new(rate_hz, channels, &self.params) {
                         Ok(dsp) => {
-                            info!("processing {channels} channels at {rate_hz} Hz");
+                            info!(
+                                "processing {channels} channels at {rate_hz} Hz ({:?} DSP build)",
+                                dsp.chain.isa()
+                            );
                             self.dsp_latency_frames = dsp.chain.latency_frames() as u32;
                             self.format = Some((rate_hz, channels));
                             // A newer chain replaces one still waiting.

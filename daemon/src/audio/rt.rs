@@ -19,6 +19,7 @@
 
 use super::queues::{self, RtEnds};
 use dsp_core::dsp::chain::{Chain, ChainConfig, ChainMeters};
+use dsp_core::dsp::isa::Isa;
 use dsp_core::dsp::loudness::LoudnessMeter;
 use dsp_core::params::Params;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -55,14 +56,32 @@ impl Dsp {
             sample_rate_hz: rate_hz,
             channels,
         };
-        let chain = Chain::with_params(cfg, params).map_err(|e| format!("{e}"))?;
-        let out_meter = LoudnessMeter::new(rate_hz, channels).map_err(|e| format!("{e:?}"))?;
+        let mut chain = Chain::with_params(cfg, params).map_err(|e| format!("{e}"))?;
+        let mut out_meter = LoudnessMeter::new(rate_hz, channels).map_err(|e| format!("{e:?}"))?;
+        let isa = wanted_isa();
+        chain.set_isa(isa);
+        out_meter.set_isa(isa);
         Ok(Box::new(Dsp {
             chain,
             out_meter,
             channels,
             rate_hz,
         }))
+    }
+}
+
+/// The instruction set `HEADROOM_DSP_ISA` asks for: `portable` runs the
+/// baseline build even where a faster one exists (output is bit-identical;
+/// for comparisons and for CPUs that misreport their features); unset or
+/// `best` runs the best this CPU supports.
+fn wanted_isa() -> Isa {
+    match std::env::var("HEADROOM_DSP_ISA").as_deref() {
+        Ok("portable") => Isa::Portable,
+        Ok("best") | Err(_) => Isa::Avx2,
+        Ok(other) => {
+            crate::warn!("HEADROOM_DSP_ISA={other:?} is not 'portable' or 'best'; using the best");
+            Isa::Avx2
+        }
     }
 }
 
