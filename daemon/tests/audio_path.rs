@@ -12,6 +12,7 @@ mod pw;
 mod common;
 
 use common::Client;
+use dsp_core::dsp::isa::Isa;
 use pw::wav::{self, Wav};
 use pw::{wait_for, PwSession, SPEAKERS};
 use serde_json::{json, Value};
@@ -30,6 +31,10 @@ struct Headroomd {
 
 impl Headroomd {
     fn start(s: &PwSession, extra: &[&str]) -> Headroomd {
+        Self::start_with_env(s, extra, &[])
+    }
+
+    fn start_with_env(s: &PwSession, extra: &[&str], env: &[(&str, &str)]) -> Headroomd {
         let socket = s.dir().join("headroom.sock");
         let log = s.dir().join(format!(
             "headroomd-{}.log",
@@ -41,6 +46,7 @@ impl Headroomd {
             .arg("--socket")
             .arg(&socket)
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -204,8 +210,13 @@ fn route_stream(c: &mut Client, stream: u64, bypass: bool) -> Value {
 /// A private session with headroomd running and its output linked to the
 /// speakers, and a client on it.
 fn running() -> (PwSession, Headroomd, Client) {
+    running_with_env(&[])
+}
+
+/// As [`running`], with extra environment for the daemon.
+fn running_with_env(env: &[(&str, &str)]) -> (PwSession, Headroomd, Client) {
     let s = PwSession::start().unwrap_or_else(|e| panic!("harness start: {e}"));
-    let d = Headroomd::start(&s, &[]);
+    let d = Headroomd::start_with_env(&s, &[], env);
     d.wait_running();
     s.wait_linked("headroom.output", SPEAKERS).unwrap();
     let c = d.client();
@@ -223,9 +234,16 @@ fn fast_agc(c: &mut Client) {
 
 /// Plays `amp`-peak white noise through Headroom and checks the speakers:
 /// steady-state integrated loudness at the target ±1 LU, true peak under the
-/// ceiling over the whole recording; reports CPU, RSS and latency.
-fn level_case(tag: &str, amp: f32) {
-    let (s, d, mut c) = running();
+/// ceiling over the whole recording; reports CPU, RSS and latency. The DSP
+/// runs on `isa` (or the best this CPU has below it), which the log must
+/// confirm: the quiet and loud cases run different builds, so both are
+/// checked end to end.
+fn level_case(tag: &str, amp: f32, isa: Isa) {
+    let env: &[(&str, &str)] = match isa {
+        Isa::Portable => &[("HEADROOM_DSP_ISA", "portable")],
+        _ => &[],
+    };
+    let (s, d, mut c) = running_with_env(env);
     fast_agc(&mut c);
     let target = -18.0;
     let ceiling = -1.0;
@@ -252,6 +270,12 @@ fn level_case(tag: &str, amp: f32) {
         st["counters"]["rt_alloc_violations"], 0,
         "allocation in the realtime callback"
     );
+    let build = format!("({:?} DSP build)", isa.min(Isa::detect()));
+    assert!(
+        d.log_text().contains(&build),
+        "{tag}: the log does not say {build}:\n{}",
+        d.log_text()
+    );
     assert_eq!(st["sample_rate_hz"], RATE);
     assert!(
         st["latency"]["dsp_ms"].as_f64().unwrap() <= 1.5,
@@ -270,12 +294,12 @@ fn level_case(tag: &str, amp: f32) {
 
 #[test]
 fn quiet_material_is_raised_to_target_under_the_ceiling() {
-    level_case("quiet", 0.03);
+    level_case("quiet", 0.03, Isa::Portable);
 }
 
 #[test]
 fn loud_material_is_lowered_to_target_under_the_ceiling() {
-    level_case("loud", 0.5);
+    level_case("loud", 0.5, Isa::Avx2);
 }
 
 /// Index of `reference`'s first non-zero frame inside `got`, and whether the

@@ -113,6 +113,10 @@ struct SideChain<const C: usize> {
     reach: usize,
     /// `s·M` multipliers of the detector and the guard.
     moment: f32,
+    /// Largest reading per unit of input magnitude, detector plus guard:
+    /// a block whose input times this (and the gain) stays under the aim
+    /// needs neither.
+    bound_gain: f32,
     /// Pre-limiter gain and largest input magnitude of the last
     /// [`REACH_HIST`] frames, oldest first.
     gain_hist: [f32; REACH_HIST],
@@ -515,6 +519,7 @@ impl<const C: usize> SideChain<C> {
             latency,
             reach: reach.min(REACH_HIST),
             moment: detector.modulation_moment() + hf.modulation_moment(),
+            bound_gain: detector.bound_gain() + hf.bound_gain(),
             hf,
             gain_hist: [1.0; REACH_HIST],
             mag_hist: [0.0; REACH_HIST],
@@ -565,8 +570,15 @@ impl<const C: usize> SideChain<C> {
         let centre = &g[REACH_HIST - self.latency..REACH_HIST - self.latency + n];
         let max_gain = max_of(centre);
 
+        // A quiet block (the bound of every reading, detector and guard, is
+        // under the aim) skips the guard: its readings may be any value at
+        // or below the aim, and 0 plus the detector's is.
         let mut hf = [0.0f32; BLOCK_FRAMES];
-        self.hf.add_bound(input, n, &mut hf[..n]);
+        if max_gain * max_mag * self.bound_gain + extra <= aim {
+            self.hf.skip(input, n, max_mag);
+        } else {
+            self.hf.add_bound(input, n, &mut hf[..n]);
+        }
         let max_hf = max_of(&hf[..n]);
 
         // Reports that cannot lift a reading over `aim` may skip the work.

@@ -186,6 +186,31 @@ impl<const C: usize> HfGuard<C> {
         self.last = prev;
     }
 
+    /// Takes `frames` frames of input into the history without computing
+    /// the bound, for blocks where the caller has shown it cannot matter
+    /// (see [`bound_gain`](Self::bound_gain)). `max_abs` must bound the
+    /// input magnitudes over the last `2·half + 1` frames: the next block's
+    /// first frame then sees `bound_gain() / HF_FACTOR · max_abs` as the
+    /// previous band value, an upper bound of the one skipped.
+    #[inline(always)]
+    pub fn skip<S: AsRef<[f32]>>(&mut self, channels: &[S], frames: usize, max_abs: f32) {
+        let n = frames.min(MAX_BLOCK);
+        let len = 2 * self.half;
+        for (hist, samples) in self.history.iter_mut().zip(channels.iter()) {
+            let mut buf = [0.0f32; 2 * HF_MAX_HALF + MAX_BLOCK];
+            buf[..len].copy_from_slice(&hist[..len]);
+            for (b, &x) in buf[len..len + n].iter_mut().zip(samples.as_ref().iter()) {
+                let v = if x * 0.0 == 0.0 { x } else { 0.0 };
+                let v = if v > 1e30 { 1e30 } else { v };
+                *b = if v < -1e30 { -1e30 } else { v };
+            }
+            hist[..len].copy_from_slice(&buf[n..n + len]);
+        }
+        if n > 0 {
+            self.last = self.bound_gain() / HF_FACTOR * max_abs;
+        }
+    }
+
     /// `out[i] = Σ_k taps[k]·buf[from + i + k]` over the `2·h + 1`
     /// symmetric taps, in blocks of `B` frames (`out.len()` a multiple of
     /// `B`; `buf` holds the reach).
