@@ -108,6 +108,33 @@ fn ceiling_holds_on_intersample_torture() {
     }
 }
 
+/// Quiet blocks skip the side chain's high-band guard (their bound cannot
+/// reach the aim). Content the detector barely sees — tones between 20 kHz
+/// and Nyquist — rising out of quiet passages, in bursts that start and end
+/// anywhere in a block, must still be held under the ceiling.
+#[test]
+fn ceiling_holds_on_ultrasonic_bursts_rising_out_of_quiet() {
+    for rate in [44_100, 48_000] {
+        let p = limiter_only(-1.0);
+        for freq_hz in [20_500.0, 21_500.0] {
+            let n = rate as usize * 3;
+            let mut x = Vec::with_capacity(2 * n);
+            for i in 0..n {
+                let t = i as f64 / rate as f64;
+                // 50 ms bursts every 130 ms, their level rising from -40 dB
+                // to +6 dB over the three seconds; quiet floor in between.
+                let level = 0.01 * 10f64.powf(2.3 * t / 3.0);
+                let on = (i % (rate as usize * 13 / 100)) < rate as usize / 20;
+                let a = if on { level } else { 0.003 };
+                let v = (a * (2.0 * std::f64::consts::PI * freq_hz * t).sin()) as f32;
+                x.push(v);
+                x.push(-v);
+            }
+            assert_ceiling(&format!("{freq_hz} Hz bursts"), &p, rate, 2, &x);
+        }
+    }
+}
+
 /// The chain shares the input meter's detector with the limiter and bounds
 /// what the AGC and compressor gains do to it; fast, deep compression and
 /// heavy makeup ahead of the limiter must not let a peak through.
