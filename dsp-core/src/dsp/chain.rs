@@ -87,9 +87,6 @@ pub struct Chain<const C: usize> {
     energy_pre: f64,
     energy_post: f64,
     side: SideChain<C>,
-    /// Instruction set the block code runs on; never above what
-    /// [`Isa::detect`] found on this CPU.
-    isa: Isa,
 }
 
 /// The limiter's side chain, computed from the input meter's true-peak
@@ -164,22 +161,22 @@ impl<const C: usize> Chain<C> {
             energy_pre: 0.0,
             energy_post: 0.0,
             side: SideChain::new(rate)?,
-            isa: Isa::detect(),
         })
     }
 
     /// The instruction set the block code runs on (the best this CPU
     /// supports, unless lowered with [`set_isa`](Self::set_isa)).
     pub fn isa(&self) -> Isa {
-        self.isa
+        // One setting for the whole chain, kept by the meter's K-weighting
+        // (never above what `Isa::detect` found on this CPU).
+        self.meter.isa()
     }
 
     /// Runs the block code on `wanted`, or on the best this CPU supports if
     /// that is lower; returns the one in effect. Output is bit-identical
     /// either way (see [`super::isa`]); this exists for comparisons.
     pub fn set_isa(&mut self, wanted: Isa) -> Isa {
-        self.isa = self.meter.set_isa(wanted);
-        self.isa
+        self.meter.set_isa(wanted)
     }
 
     /// The configuration the chain was built with.
@@ -255,7 +252,7 @@ impl<const C: usize> Chain<C> {
     /// `BLOCK_FRAMES × C` floats of stack.
     pub fn process_interleaved(&mut self, samples: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        if self.isa == Isa::Avx2 {
+        if self.isa() == Isa::Avx2 {
             // SAFETY: `isa` is `Avx2` only where `Isa::detect` found AVX2
             // on this CPU (construction and `set_isa` cap it).
             #[allow(unsafe_code)]
@@ -326,7 +323,7 @@ impl<const C: usize> Chain<C> {
     /// As [`Chain::process_interleaved`].
     pub fn process_planar(&mut self, channels: &mut [&mut [f32]]) {
         #[cfg(target_arch = "x86_64")]
-        if self.isa == Isa::Avx2 {
+        if self.isa() == Isa::Avx2 {
             // SAFETY: as in `process_interleaved`.
             #[allow(unsafe_code)]
             unsafe {

@@ -22,7 +22,7 @@
 //! compressor and limiter take away and compensates, so the *output* lands
 //! on the loudness target whatever the makeup.
 
-use super::envelope::{one_pole_coeff, Smoothed};
+use super::envelope::{block_step, one_pole_coeff, Smoothed};
 use crate::params::{CompressorParams, Detector};
 use crate::units::{fast_db_to_amp, fast_log2, group_min};
 
@@ -63,14 +63,9 @@ pub struct Compressor {
     max_reduction_db: f32,
     /// Linear gain at the end of the last group (interpolation start).
     last_gain: f32,
-    /// [`glide_coeff`] for a whole block, computed once (an `expf` per
-    /// block is measurable).
+    /// The parameter glide's step over a whole block, computed once (an
+    /// `expf` per block is measurable).
     glide_block: f32,
-}
-
-/// The parameter glide's one-pole step over `frames` frames.
-fn glide_coeff(frames: usize, sample_rate_hz: u32) -> f32 {
-    libm::expf(-(frames as f32) / (GLIDE_MS * 0.001 * sample_rate_hz as f32))
 }
 
 impl Compressor {
@@ -91,7 +86,7 @@ impl Compressor {
             reduction_db: 0.0,
             max_reduction_db: 0.0,
             last_gain: 1.0,
-            glide_block: glide_coeff(MAX_BLOCK, sample_rate_hz),
+            glide_block: block_step(GLIDE_MS, MAX_BLOCK, sample_rate_hz),
         };
         c.set_params(params);
         c.last_gain = if params.enabled {
@@ -156,7 +151,7 @@ impl Compressor {
         let glide = if n == MAX_BLOCK {
             self.glide_block
         } else {
-            glide_coeff(n, self.sample_rate_hz)
+            block_step(GLIDE_MS, n, self.sample_rate_hz)
         };
         let threshold_db = self.threshold_db.step(glide);
         let slope = self.slope.step(glide);

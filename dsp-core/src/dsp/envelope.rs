@@ -19,6 +19,13 @@ pub fn one_pole_coeff(time_ms: f32, sample_rate_hz: u32) -> f32 {
     }
 }
 
+/// The same one-pole's step over `frames` frames at once (`coeff^frames`,
+/// computed directly): the per-block coefficient of a control-rate glide.
+#[inline]
+pub fn block_step(time_ms: f32, frames: usize, sample_rate_hz: u32) -> f32 {
+    libm::expf(-(frames as f32) / (time_ms * 0.001 * sample_rate_hz as f32))
+}
+
 /// A value that glides toward its target with a one-pole time constant,
 /// updated once per processing block (control rate).
 ///

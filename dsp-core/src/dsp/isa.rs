@@ -11,7 +11,8 @@
 //!
 //! The crate's `unsafe` is this detection and the calls that enter an AVX2
 //! build (in `chain`, `loudness` and `kweight`), each made only when the
-//! caller's `isa` field is [`Isa::Avx2`] — which construction and every
+//! K-weighting's `isa` setting (the one setting a chain or meter has) is
+//! [`Isa::Avx2`] — which construction and every
 //! `set_isa` cap at what [`Isa::detect`] found on this CPU — plus the call
 //! of `kweight`'s SSE2 kernel (SSE2 is part of the x86-64 baseline).
 #![allow(unsafe_code)]

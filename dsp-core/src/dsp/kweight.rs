@@ -427,6 +427,11 @@ impl<const C: usize> KWeighting<C> {
         &self.coefs
     }
 
+    /// The instruction set the filters run on.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
     /// Runs the filters on `wanted`, or on the best instruction set this
     /// CPU supports if that is lower; returns the one in effect. Output is
     /// bit-identical either way (see [`super::isa`]).

@@ -40,7 +40,7 @@
 //! holds throughout and nothing clicks. Latency never changes.
 
 use super::aligned::Aligned;
-use super::envelope::{one_pole_coeff, Smoothed};
+use super::envelope::{block_step, one_pole_coeff, Smoothed};
 use super::ring;
 use super::true_peak::TruePeakDetector;
 use crate::error::ConfigError;
@@ -70,6 +70,8 @@ const DETECTOR_MARGIN_DB: f32 = 0.15;
 const GLIDE_MS: f32 = 20.0;
 /// Crossfade length when switching ramps or on/off.
 const XFADE_MS: f32 = 20.0;
+/// Time constant of the on/off crossfade (settled within `XFADE_MS`).
+const XFADE_TAU_MS: f32 = 0.3 * XFADE_MS;
 
 /// Where the side-chain high band starts (its -6 dB point; capped at
 /// 0.475·rate). Above 20 kHz so the audio band is not counted twice: a loud
@@ -158,13 +160,7 @@ impl<const C: usize> HfGuard<C> {
         for (hist, samples) in self.history.iter_mut().zip(channels.iter()) {
             // Slack past the block so the last group of eight stays in bounds.
             let mut buf = Aligned([0.0f32; 2 * HF_MAX_HALF + MAX_BLOCK + 8]);
-            buf[..len].copy_from_slice(&hist[..len]);
-            for (b, &x) in buf[len..len + n].iter_mut().zip(samples.as_ref().iter()) {
-                // Finite x only (`x · 0 == 0`), clamped; a vector select.
-                let v = if x * 0.0 == 0.0 { x } else { 0.0 };
-                let v = if v > 1e30 { 1e30 } else { v };
-                *b = if v < -1e30 { -1e30 } else { v };
-            }
+            Self::stage(hist, len, samples.as_ref(), n, &mut buf[..]);
             // 32 frames at a time (eight vector accumulators in flight, so
             // the adds' latency is hidden), the rest eight at a time; the
             // kernel is symmetric, so tap pairs share one multiply.
@@ -176,7 +172,6 @@ impl<const C: usize> HfGuard<C> {
             for (o, &a) in band[..n].iter_mut().zip(&acc[..n]) {
                 *o = o.max(a.abs());
             }
-            hist[..len].copy_from_slice(&buf[n..n + len]);
         }
         let mut prev = self.last;
         for (p, &b) in peak[..n].iter_mut().zip(&band[..n]) {
@@ -198,17 +193,25 @@ impl<const C: usize> HfGuard<C> {
         let len = 2 * self.half;
         for (hist, samples) in self.history.iter_mut().zip(channels.iter()) {
             let mut buf = [0.0f32; 2 * HF_MAX_HALF + MAX_BLOCK];
-            buf[..len].copy_from_slice(&hist[..len]);
-            for (b, &x) in buf[len..len + n].iter_mut().zip(samples.as_ref().iter()) {
-                let v = if x * 0.0 == 0.0 { x } else { 0.0 };
-                let v = if v > 1e30 { 1e30 } else { v };
-                *b = if v < -1e30 { -1e30 } else { v };
-            }
-            hist[..len].copy_from_slice(&buf[n..n + len]);
+            Self::stage(hist, len, samples.as_ref(), n, &mut buf);
         }
         if n > 0 {
             self.last = self.bound_gain() / HF_FACTOR * max_abs;
         }
+    }
+
+    /// Lays out one channel's `len` frames of history and `n` new frames
+    /// (finite, clamped) in `buf`, and keeps the last `len` as the history.
+    #[inline(always)]
+    fn stage(hist: &mut [f32; 2 * HF_MAX_HALF], len: usize, x: &[f32], n: usize, buf: &mut [f32]) {
+        buf[..len].copy_from_slice(&hist[..len]);
+        for (b, &x) in buf[len..len + n].iter_mut().zip(x) {
+            // Finite x only (`x · 0 == 0`), clamped; a vector select.
+            let v = if x * 0.0 == 0.0 { x } else { 0.0 };
+            let v = if v > 1e30 { 1e30 } else { v };
+            *b = if v < -1e30 { -1e30 } else { v };
+        }
+        hist[..len].copy_from_slice(&buf[n..n + len]);
     }
 
     /// `out[i] = Σ_k taps[k]·buf[from + i + k]` over the `2·h + 1`
@@ -366,8 +369,8 @@ impl<const C: usize> Limiter<C> {
             pending_ramp: None,
             xfade_frames: (XFADE_MS * 0.001 * sample_rate_hz as f32) as u32,
             block_coeffs: [
-                libm::expf(-(MAX_BLOCK as f32) / (GLIDE_MS * 0.001 * sample_rate_hz as f32)),
-                libm::expf(-(MAX_BLOCK as f32) / (0.3 * XFADE_MS * 0.001 * sample_rate_hz as f32)),
+                block_step(GLIDE_MS, MAX_BLOCK, sample_rate_hz),
+                block_step(XFADE_TAU_MS, MAX_BLOCK, sample_rate_hz),
                 db_to_amp(-DETECTOR_MARGIN_DB),
             ],
             ceiling: Smoothed::new(ceiling),
@@ -507,12 +510,13 @@ impl<const C: usize> Limiter<C> {
         (n > 0).then_some((n, channels))
     }
 
-    /// The ceiling glide's one-pole step over `frames` frames.
-    fn glide_coeff(&self, frames: usize) -> f32 {
-        if frames == MAX_BLOCK {
-            self.block_coeffs[0]
-        } else {
-            libm::expf(-(frames as f32) / (GLIDE_MS * 0.001 * self.sample_rate_hz as f32))
+    /// The ceiling glide's (`which` 0) or the on/off crossfade's (1)
+    /// one-pole step over `frames` frames.
+    fn block_coeff(&self, which: usize, frames: usize) -> f32 {
+        match (which, frames) {
+            (0 | 1, MAX_BLOCK) => self.block_coeffs[which],
+            (0, _) => block_step(GLIDE_MS, frames, self.sample_rate_hz),
+            _ => block_step(XFADE_TAU_MS, frames, self.sample_rate_hz),
         }
     }
 
@@ -521,7 +525,7 @@ impl<const C: usize> Limiter<C> {
     /// the ceiling's glide over the block, less the detector margin). A
     /// caller supplying its own peaks may skip work at or below it.
     pub fn aim(&self, frames: usize) -> f32 {
-        let glide = self.glide_coeff(frames.min(MAX_BLOCK));
+        let glide = self.block_coeff(0, frames.min(MAX_BLOCK));
         let mut ceiling = self.ceiling;
         let now = ceiling.value();
         let after = ceiling.step(glide);
@@ -549,13 +553,8 @@ impl<const C: usize> Limiter<C> {
         };
         // The ceiling may glide inside this block: aim at the lower end.
         let aim = self.aim(n);
-        let glide = self.glide_coeff(n);
-        let ceiling = self.ceiling.step(glide);
-        let xfade = if n == MAX_BLOCK {
-            self.block_coeffs[1]
-        } else {
-            libm::expf(-(n as f32) / (0.3 * XFADE_MS * 0.001 * self.sample_rate_hz as f32))
-        };
+        let ceiling = self.ceiling.step(self.block_coeff(0, n));
+        let xfade = self.block_coeff(1, n);
         let mut mix = [0.0f32; MAX_BLOCK];
         let mix_now = self.mix.step_into(xfade, &mut mix[..n]);
 

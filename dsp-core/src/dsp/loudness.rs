@@ -335,8 +335,6 @@ pub struct LoudnessMeter<const C: usize> {
     true_peak: f32,
     sample_peak_window: f32,
     true_peak_window: f32,
-    /// Instruction set of the standalone entry points (see [`Isa`]).
-    isa: Isa,
 }
 
 impl<const C: usize> LoudnessMeter<C> {
@@ -391,7 +389,6 @@ impl<const C: usize> LoudnessMeter<C> {
             true_peak: 0.0,
             sample_peak_window: 0.0,
             true_peak_window: 0.0,
-            isa: Isa::detect(),
         })
     }
 
@@ -407,15 +404,16 @@ impl<const C: usize> LoudnessMeter<C> {
     /// The instruction set [`process_planar`](Self::process_planar) and its
     /// siblings run on (the best this CPU supports, unless lowered).
     pub fn isa(&self) -> Isa {
-        self.isa
+        // One setting for the whole meter, kept where the out-of-line
+        // K-weighting kernel needs it.
+        self.kweight.isa()
     }
 
     /// As [`Chain::set_isa`](super::chain::Chain::set_isa): runs on
     /// `wanted` or the best this CPU supports if lower; returns the one in
     /// effect. Readings are bit-identical either way.
     pub fn set_isa(&mut self, wanted: Isa) -> Isa {
-        self.isa = self.kweight.set_isa(wanted);
-        self.isa
+        self.kweight.set_isa(wanted)
     }
 
     /// Number of channels measured.
@@ -437,9 +435,9 @@ impl<const C: usize> LoudnessMeter<C> {
     /// No allocation, ~4 KiB of stack. Per channel-frame about 20 flops of
     /// K-weighting and, with true peak on, 32 multiply-adds at 48 kHz,
     /// skipped for chunks that cannot raise the current window's peak
-    /// (about 3 ns per stereo frame without true peak, 5 ns with it on
-    /// programme material and 10 ns on full-scale noise, on the 2.6 GHz
-    /// AMD EPYC reference machine).
+    /// (on the AMD EPYC reference machine with AVX2, about 3 ns per stereo
+    /// frame without true peak, 4 ns with it on programme material and 7 ns
+    /// on loud noise; README, Performance).
     pub fn process_planar(&mut self, channels: &[&[f32]]) {
         self.process_on_isa(channels, None);
     }
@@ -540,7 +538,7 @@ impl<const C: usize> LoudnessMeter<C> {
     /// [`process`](Self::process) with true peak, on the build for `isa`.
     fn process_on_isa(&mut self, channels: &[&[f32]], power: Option<&mut [f32]>) {
         #[cfg(target_arch = "x86_64")]
-        if self.isa == Isa::Avx2 {
+        if self.isa() == Isa::Avx2 {
             // SAFETY: `isa` is `Avx2` only where `Isa::detect` found AVX2
             // on this CPU (construction and `set_isa` cap it).
             #[allow(unsafe_code)]
