@@ -259,11 +259,28 @@ impl Compressor {
 
         // Linear gain, interpolated across each group from the previous
         // group's end: piecewise linear, so nothing steps.
+        // Frame offsets within a group as floats, so each whole group is one
+        // vector multiply-add instead of per-frame integer conversions.
+        const RAMP: [f32; GROUP_FRAMES] = {
+            let mut r = [0.0; GROUP_FRAMES];
+            let mut i = 0;
+            while i < GROUP_FRAMES {
+                r[i] = (i + 1) as f32;
+                i += 1;
+            }
+            r
+        };
         let mut prev = self.last_gain;
         for (out, &end) in gain[..n].chunks_mut(GROUP_FRAMES).zip(&end_gain[..groups]) {
             let step = (end - prev) / out.len() as f32;
-            for (i, g) in out.iter_mut().enumerate() {
-                *g = prev + step * (i + 1) as f32;
+            if let Ok(out) = <&mut [f32; GROUP_FRAMES]>::try_from(&mut *out) {
+                for (g, &k) in out.iter_mut().zip(&RAMP) {
+                    *g = prev + step * k;
+                }
+            } else {
+                for (g, &k) in out.iter_mut().zip(&RAMP) {
+                    *g = prev + step * k;
+                }
             }
             prev = end;
         }

@@ -45,7 +45,7 @@ use super::ring;
 use super::true_peak::TruePeakDetector;
 use crate::error::ConfigError;
 use crate::params::LimiterParams;
-use crate::units::{db_to_amp, group_min, min_of};
+use crate::units::{db_to_amp, group_min, max_of, min_of};
 
 /// Most frames one call to [`Limiter::process`] handles.
 pub const MAX_BLOCK: usize = 64;
@@ -93,6 +93,8 @@ pub struct HfGuard<const C: usize> {
     half: usize,
     history: [[f32; 2 * HF_MAX_HALF]; C],
     last: f32,
+    /// `Σ |taps|`, kept because the skip path needs it every block.
+    taps_l1: f32,
 }
 
 impl<const C: usize> HfGuard<C> {
@@ -143,6 +145,7 @@ impl<const C: usize> HfGuard<C> {
             half,
             history: [[0.0; 2 * HF_MAX_HALF]; C],
             last: 0.0,
+            taps_l1: taps.iter().map(|t| t.abs()).sum(),
         }
     }
 
@@ -196,7 +199,7 @@ impl<const C: usize> HfGuard<C> {
             Self::stage(hist, len, samples.as_ref(), n, &mut buf);
         }
         if n > 0 {
-            self.last = self.bound_gain() / HF_FACTOR * max_abs;
+            self.last = self.taps_l1 * max_abs;
         }
     }
 
@@ -257,7 +260,7 @@ impl<const C: usize> HfGuard<C> {
     /// `max (added bound) / max |input|`: the most [`add_bound`](Self::add_bound)
     /// adds per unit of input magnitude.
     pub fn bound_gain(&self) -> f32 {
-        HF_FACTOR * self.taps.iter().map(|t| t.abs()).sum::<f32>()
+        HF_FACTOR * self.taps_l1
     }
 
     /// As [`TruePeakDetector::modulation_moment`] for the added bound: a
@@ -579,7 +582,9 @@ impl<const C: usize> Limiter<C> {
         let idle = steady.is_some()
             && self.released >= 1.0
             && (self.dq_len == 0 || self.dq_value[self.dq_head as usize] >= 1.0)
-            && wanted[..n].iter().all(|&w| w >= 1.0);
+            // No report over the aim (every wanted gain is 1), tested as
+            // one vectorized maximum rather than a short-circuiting scan.
+            && max_of(&peak[..n]) <= aim;
         if idle {
             self.dq_len = 1;
             self.dq_value[self.dq_head as usize] = 1.0;

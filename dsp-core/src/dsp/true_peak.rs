@@ -23,7 +23,10 @@
 //!   the refinement's 1.125 headroom) does not exceed the caller's `floor`
 //!   reports its delayed sample magnitudes instead. That value is never
 //!   above the true peak, and the true peak is never above `floor`, so
-//!   reports above `floor` do not change. Likewise a frame whose
+//!   reports above `floor` do not change. At 4×, a chunk that passes this
+//!   test gets a second, tighter one after the first stage: the largest
+//!   magnitude of the 2× stream (input and mid-points) times the quarter
+//!   interpolator's L1 norm and the headroom. Likewise a frame whose
 //!   division-free refinement bound is `<= floor` reports its largest
 //!   oversampled point without refining.
 //! * Robustness: any block length works (including 0); NaN and ±∞ input
@@ -111,6 +114,9 @@ const PAD: usize = 24;
 /// accumulators), the tail in blocks of `LANES`.
 const WIDE: usize = 32;
 const LANES: usize = 8;
+/// Block of the fixed-length FIRs: three 8-wide registers (six 4-wide);
+/// three blocks cover the 65 to 68 points a full chunk needs.
+const FIXED: usize = 24;
 /// Largest magnitude passed to the interpolators: keeps every sum finite.
 const INPUT_LIMIT: f32 = 1e30;
 /// Upper bound of the parabolic refinement relative to the point it refines
@@ -196,6 +202,15 @@ impl Design {
 }
 
 impl Design {
+    /// `max |point| / max |2× stream point|` for a 4× design, times the
+    /// refinement headroom: each quarter point is a FIR over the 2× stream.
+    fn quarter_bound_gain(&self) -> f32 {
+        let l1 = self
+            .quarter
+            .map_or(1.0, |q| q.iter().map(|c| c.abs()).sum::<f32>());
+        l1.max(1.0) * REFINE_HEADROOM * 1.001
+    }
+
     /// A bound on how far a gain that varies across the interpolators'
     /// reach moves a report, per unit of gain slope and input magnitude.
     ///
@@ -329,16 +344,56 @@ fn fir_blocks<const B: usize>(out: &mut [f32], count: usize, h: &[f32], src: &[f
 /// `out[i] = Σ_j h[j] · src[i + j]` for `i < count` (and some slack after),
 /// for a symmetric kernel `h` (all the mid-point interpolators are).
 ///
-/// Wide blocks keep eight independent accumulator registers in flight,
-/// which hides the add latency; the tail uses narrow blocks to waste less.
+/// The tables' lengths get their own copies with the tap count a constant
+/// (the tap loop unrolls, with no per-tap bounds checks or loop overhead:
+/// half the instructions of the general loop), in blocks of [`FIXED`]
+/// outputs, which cover every chunk's count with little waste. Other
+/// lengths take the general path: wide blocks keep eight independent
+/// accumulator registers in flight, which hides the add latency, and the
+/// tail uses narrow blocks to waste less.
 #[inline(always)]
 fn fir(out: &mut [f32], count: usize, h: &[f32], src: &[f32]) {
+    if let Ok(h) = <&[f32; 20]>::try_from(h) {
+        return fir_fixed(out, count, h, src);
+    }
+    if let Ok(h) = <&[f32; 36]>::try_from(h) {
+        return fir_fixed(out, count, h, src);
+    }
+    if let Ok(h) = <&[f32; 8]>::try_from(h) {
+        return fir_fixed(out, count, h, src);
+    }
+    if let Ok(h) = <&[f32; 6]>::try_from(h) {
+        return fir_fixed(out, count, h, src);
+    }
     let wide = count / WIDE * WIDE;
     let done = fir_blocks::<WIDE>(out, wide, h, src);
     if count > done {
         if let (Some(out), Some(src)) = (out.get_mut(done..), src.get(done..)) {
             fir_blocks::<LANES>(out, count - done, h, src);
         }
+    }
+}
+
+/// [`fir`] for a symmetric kernel of `T` taps: the same sums in the same
+/// order as the general path (bit-identical), for `count` rounded up to
+/// whole blocks of [`FIXED`].
+#[inline(always)]
+fn fir_fixed<const T: usize>(out: &mut [f32], count: usize, h: &[f32; T], src: &[f32]) {
+    for (b, o) in out
+        .chunks_exact_mut(FIXED)
+        .take(count.div_ceil(FIXED))
+        .enumerate()
+    {
+        let mut acc = [0.0f32; FIXED];
+        if let Some(win) = src.get(b * FIXED..b * FIXED + T + FIXED - 1) {
+            for j in 0..T / 2 {
+                let (a, z) = (&win[j..j + FIXED], &win[T - 1 - j..T - 1 - j + FIXED]);
+                for l in 0..FIXED {
+                    acc[l] += h[j] * (a[l] + z[l]);
+                }
+            }
+        }
+        o.copy_from_slice(&acc);
     }
 }
 
@@ -458,6 +513,8 @@ pub struct TruePeakDetector<const C: usize> {
     channels: usize,
     latency: usize,
     bound_gain: f32,
+    /// As `bound_gain`, relative to the 2× stream (input and mid-points).
+    quarter_bound_gain: f32,
     quarter_even: QuarterTaps,
     quarter_odd: QuarterTaps,
     history: [[f32; HIST]; C],
@@ -521,6 +578,7 @@ impl<const C: usize> TruePeakDetector<C> {
             channels,
             latency,
             bound_gain: design.bound_gain(),
+            quarter_bound_gain: design.quarter_bound_gain(),
             quarter_even,
             quarter_odd,
             history: [[0.0; HIST]; C],
@@ -643,19 +701,22 @@ impl<const C: usize> TruePeakDetector<C> {
             for (d, &x) in s.input[HIST..HIST + n].iter_mut().zip(chunk) {
                 *d = sanitize(x);
             }
-            let bound = max_abs(&s.input[..HIST + n]) * self.bound_gain;
-            let skip = bound <= floor;
+            let input_max = max_abs(&s.input[..HIST + n]);
+            let mut skip = input_max * self.bound_gain <= floor;
             if !skip {
                 match design.quarter {
-                    Some(q) => Self::points_4x(
-                        &design,
-                        q,
-                        &self.quarter_even,
-                        &self.quarter_odd,
-                        t0,
-                        n,
-                        &mut s,
-                    ),
+                    Some(q) => {
+                        let mids = Self::mids_4x(&design, q, t0, n, &mut s);
+                        // The quarter points are interpolated from the 2×
+                        // stream, so its largest magnitude bounds them much
+                        // more tightly than the input's alone: most chunks
+                        // that pass the first test stop here.
+                        let stream_max = input_max.max(max_abs(&s.mid[..mids]));
+                        skip = stream_max * self.quarter_bound_gain <= floor;
+                        if !skip {
+                            Self::quarters_4x(&self.quarter_even, &self.quarter_odd, n, &mut s);
+                        }
+                    }
                     None => Self::points_2x(&design, t0, n, &mut s),
                 }
             }
@@ -706,24 +767,26 @@ impl<const C: usize> TruePeakDetector<C> {
         fir(&mut s.mid, n + 1, design.mid, &s.input[t0 - ha..]);
     }
 
-    /// 4×: `mid(t)`, then `q(2t)` (¼) and `q(2t + 1)` (¾) for
-    /// `t = t0 - 1 + i`.
+    /// 4×, first stage: `mid(s)` for the reach of the quarter FIRs of
+    /// `t = t0 - 1 ..= t0 + n - 1`; returns how many were computed.
     #[inline(always)]
-    fn points_4x(
-        design: &Design,
-        q: &[f32],
+    fn mids_4x(design: &Design, q: &[f32], t0: usize, n: usize, s: &mut Scratch) -> usize {
+        let ha = design.half_mid();
+        let hq = q.len() / 2;
+        let mid_lo = t0 - 1 - hq / 2;
+        fir(&mut s.mid, n + hq, design.mid, &s.input[mid_lo + 1 - ha..]);
+        n + hq
+    }
+
+    /// 4×, second stage: `q(2t)` (¼) and `q(2t + 1)` (¾) for
+    /// `t = t0 - 1 + i`, from the input and the mid-points.
+    #[inline(always)]
+    fn quarters_4x(
         quarter_even: &QuarterTaps,
         quarter_odd: &QuarterTaps,
-        t0: usize,
         n: usize,
         s: &mut Scratch,
     ) {
-        let ha = design.half_mid();
-        let hq = q.len() / 2;
-        // mid(s) for s in mid_lo .. mid_lo + n + hq: the reach of the
-        // quarter FIRs for t = t0 - 1 ..= t0 + n - 1.
-        let mid_lo = t0 - 1 - hq / 2;
-        fir(&mut s.mid, n + hq, design.mid, &s.input[mid_lo + 1 - ha..]);
         quarter_even.run(&mut s.quarter_even, n + 1, &s.input, &s.mid);
         quarter_odd.run(&mut s.quarter_odd, n, &s.input, &s.mid);
     }
@@ -1103,6 +1166,37 @@ mod tests {
                     "{fs} floor {floor}: nothing skipped"
                 );
             }
+        }
+    }
+
+    /// At 4×, a chunk whose input bound passes the floor but whose 2×
+    /// stream cannot reach it stops after the mid-points: its reports are
+    /// the delayed sample magnitudes, not refined peaks.
+    #[test]
+    fn the_two_times_stream_bound_skips_what_the_input_bound_cannot() {
+        for fs in [44_100u32, 48_000] {
+            let mut d = TruePeakDetector::<1>::new(fs, 1).unwrap();
+            let amp = 0.3f32;
+            let floor = 0.6f32;
+            // The first test passes (the input bound is over the floor)...
+            assert!(amp * d.bound_gain() > floor, "{fs}");
+            // ...the second cannot (a tone's 2× points are at most `amp`).
+            assert!(amp * d.quarter_bound_gain <= floor, "{fs}");
+            let x: [f32; 640] = core::array::from_fn(|i| {
+                amp * libm::sinf(i as f32 * 2.0 * core::f32::consts::PI * 997.0 / fs as f32)
+            });
+            let mut skipped = [0.0f32; 640];
+            d.process_channel(0, &x, &mut skipped, floor);
+            let mut full = [0.0f32; 640];
+            TruePeakDetector::<1>::new(fs, 1)
+                .unwrap()
+                .process_channel(0, &x, &mut full, 0.0);
+            let lat = d.latency_frames();
+            for i in lat..640 {
+                assert_eq!(skipped[i], x[i - lat].abs(), "{fs} frame {i}");
+            }
+            // Full work refines between samples: the reports differ.
+            assert!(full[lat..].iter().zip(&skipped[lat..]).any(|(a, b)| a > b));
         }
     }
 
