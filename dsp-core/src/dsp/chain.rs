@@ -277,6 +277,7 @@ impl<const C: usize> Chain<C> {
     fn interleaved(&mut self, samples: &mut [f32]) {
         let ch = self.config.channels;
         let mut block = Aligned([[0.0f32; BLOCK_FRAMES]; C]);
+        let mut out = Aligned([[0.0f32; BLOCK_FRAMES]; C]);
         for chunk in samples.chunks_mut(BLOCK_FRAMES * ch) {
             let n = chunk.len() / ch;
             if n == 0 {
@@ -298,8 +299,8 @@ impl<const C: usize> Chain<C> {
                     }
                 }
             }
-            self.process_block_of(&mut block, n);
-            if let ([left, right, ..], 2) = (&block[..], ch) {
+            self.process_block_of(&mut block, &mut out, n);
+            if let ([left, right, ..], 2) = (&out[..], ch) {
                 for ((&l, &r), frame) in
                     left.iter().zip(right.iter()).zip(chunk.chunks_exact_mut(2))
                 {
@@ -308,7 +309,7 @@ impl<const C: usize> Chain<C> {
             } else {
                 for (f, frame) in chunk.chunks_exact_mut(ch).enumerate() {
                     for (c, s) in frame.iter_mut().enumerate() {
-                        *s = block[c][f];
+                        *s = out[c][f];
                     }
                 }
             }
@@ -351,15 +352,16 @@ impl<const C: usize> Chain<C> {
         }
         let frames = channels[..ch].iter().map(|c| c.len()).min().unwrap_or(0);
         let mut block = Aligned([[0.0f32; BLOCK_FRAMES]; C]);
+        let mut out = Aligned([[0.0f32; BLOCK_FRAMES]; C]);
         let mut start = 0;
         while start < frames {
             let n = (frames - start).min(BLOCK_FRAMES);
             for c in 0..ch {
                 block[c][..n].copy_from_slice(&channels[c][start..start + n]);
             }
-            self.process_block_of(&mut block, n);
+            self.process_block_of(&mut block, &mut out, n);
             for c in 0..ch {
-                channels[c][start..start + n].copy_from_slice(&block[c][..n]);
+                channels[c][start..start + n].copy_from_slice(&out[c][..n]);
             }
             start += n;
         }
@@ -370,22 +372,35 @@ impl<const C: usize> Chain<C> {
     /// the length is a constant: loops get fixed trip counts, copies become
     /// plain moves and scratch need not be zeroed first.
     #[inline(always)]
-    fn process_block_of(&mut self, block: &mut [[f32; BLOCK_FRAMES]; C], n: usize) {
+    fn process_block_of(
+        &mut self,
+        block: &mut [[f32; BLOCK_FRAMES]; C],
+        out: &mut [[f32; BLOCK_FRAMES]; C],
+        n: usize,
+    ) {
         if n == BLOCK_FRAMES {
-            self.process_block(block, BLOCK_FRAMES);
+            self.process_block(block, out, BLOCK_FRAMES);
         } else {
-            self.process_block(block, n);
+            self.process_block(block, out, n);
         }
     }
 
+    /// One block: `input[..channels][..n]` in (sanitized in place, then
+    /// kept for the side chain and the dry line), the processed audio to
+    /// `out[..channels][..n]`.
     #[inline(always)]
-    fn process_block(&mut self, block: &mut [[f32; BLOCK_FRAMES]; C], n: usize) {
+    fn process_block(
+        &mut self,
+        input: &mut [[f32; BLOCK_FRAMES]; C],
+        out: &mut [[f32; BLOCK_FRAMES]; C],
+        n: usize,
+    ) {
         let ch = self.config.channels;
-        let block = &mut block[..ch];
+        let input = &mut input[..ch];
 
         // Sanitize: non-finite → 0, absurd → clamped. `x · 0 == 0` only for
         // finite x; compare-and-select keeps the loop a vector loop.
-        for samples in block.iter_mut() {
+        for samples in input.iter_mut() {
             for s in samples[..n].iter_mut() {
                 let v = if *s * 0.0 == 0.0 { *s } else { 0.0 };
                 let v = if v > INPUT_LIMIT { INPUT_LIMIT } else { v };
@@ -395,20 +410,18 @@ impl<const C: usize> Chain<C> {
 
         // Dry path: keep the input for the latency-matched bypass.
         let pos = self.dry_pos;
-        for (line, samples) in self.dry.iter_mut().zip(block.iter()) {
+        for (line, samples) in self.dry.iter_mut().zip(input.iter()) {
             super::ring::write(line, pos as u32, &samples[..n]);
         }
 
-        // Keep the input: the side chain measures it, not the gained signal.
-        let mut input = Aligned([[0.0f32; BLOCK_FRAMES]; C]);
-        for (x, samples) in input.iter_mut().zip(block.iter()) {
-            x[..n].copy_from_slice(&samples[..n]);
-        }
+        // The input stays as it is (the side chain measures it, not the
+        // gained signal); the gains are applied on the way to `out`.
         let mut input_refs: [&[f32]; C] = [&[]; C];
         for (r, samples) in input_refs.iter_mut().zip(input.iter()) {
             *r = &samples[..n];
         }
         let input_refs = &input_refs[..ch];
+        let block = &mut out[..ch];
 
         // Meter → per-frame K-weighted power, and momentary steps for the AGC.
         let mut power = [0.0f32; BLOCK_FRAMES];
@@ -429,9 +442,9 @@ impl<const C: usize> Chain<C> {
         // AGC gain.
         let mut agc_gain = [0.0f32; BLOCK_FRAMES];
         self.agc.fill_gain(&mut agc_gain[..n]);
-        for samples in block.iter_mut() {
-            for (s, g) in samples[..n].iter_mut().zip(&agc_gain[..n]) {
-                *s *= g;
+        for (samples, x) in block.iter_mut().zip(input_refs) {
+            for ((s, &x), g) in samples[..n].iter_mut().zip(&x[..n]).zip(&agc_gain[..n]) {
+                *s = x * g;
             }
         }
 
@@ -476,15 +489,28 @@ impl<const C: usize> Chain<C> {
         }
 
         // What the dynamics took away, K-weighted, for the AGC.
-        let (mut pre, mut post) = (0.0f32, 0.0f32);
-        for i in 0..n {
-            let a = agc_gain[i] * agc_gain[i];
-            let d = comp_gain[i] * lim_gain[i];
-            pre += power[i] * a;
-            post += power[i] * a * d * d;
+        // Eight independent sums (whole groups of eight, the rest zero):
+        // one serial chain of adds would cost an add's latency per frame.
+        let (mut pre, mut post) = ([0.0f32; 8], [0.0f32; 8]);
+        let mut weights = [0.0f32; BLOCK_FRAMES];
+        let mut shrink = [0.0f32; BLOCK_FRAMES];
+        for (((w, s), (&p, &a)), (&c, &l)) in weights[..n]
+            .iter_mut()
+            .zip(shrink[..n].iter_mut())
+            .zip(power[..n].iter().zip(&agc_gain[..n]))
+            .zip(comp_gain[..n].iter().zip(&lim_gain[..n]))
+        {
+            *w = p * (a * a);
+            *s = (c * l) * (c * l);
         }
-        self.energy_pre += pre as f64;
-        self.energy_post += post as f64;
+        for (w, s) in weights.chunks_exact(8).zip(shrink.chunks_exact(8)) {
+            for k in 0..8 {
+                pre[k] += w[k];
+                post[k] += w[k] * s[k];
+            }
+        }
+        self.energy_pre += pre.iter().sum::<f32>() as f64;
+        self.energy_post += post.iter().sum::<f32>() as f64;
 
         // Bypass crossfade against the dry line, delayed by the latency.
         let was = self.bypass.value();

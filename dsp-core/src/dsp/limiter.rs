@@ -195,8 +195,19 @@ impl<const C: usize> HfGuard<C> {
         let n = frames.min(MAX_BLOCK);
         let len = 2 * self.half;
         for (hist, samples) in self.history.iter_mut().zip(channels.iter()) {
-            let mut buf = [0.0f32; 2 * HF_MAX_HALF + MAX_BLOCK];
-            Self::stage(hist, len, samples.as_ref(), n, &mut buf);
+            // The history becomes the last `len` frames of history + input.
+            let x = samples.as_ref();
+            let n = n.min(x.len());
+            if n >= len {
+                for (h, &v) in hist[..len].iter_mut().zip(&x[n - len..n]) {
+                    *h = Self::clean(v);
+                }
+            } else {
+                hist.copy_within(n..len, 0);
+                for (h, &v) in hist[len - n..len].iter_mut().zip(&x[..n]) {
+                    *h = Self::clean(v);
+                }
+            }
         }
         if n > 0 {
             self.last = self.taps_l1 * max_abs;
@@ -205,16 +216,34 @@ impl<const C: usize> HfGuard<C> {
 
     /// Lays out one channel's `len` frames of history and `n` new frames
     /// (finite, clamped) in `buf`, and keeps the last `len` as the history.
+    ///
+    /// `buf` must hold `n + 2·HF_MAX_HALF` values: whole histories are
+    /// copied (a fixed-size copy is a few vector moves, a `len`-long one a
+    /// library call); what lies past `len` in the history is never read.
     #[inline(always)]
     fn stage(hist: &mut [f32; 2 * HF_MAX_HALF], len: usize, x: &[f32], n: usize, buf: &mut [f32]) {
-        buf[..len].copy_from_slice(&hist[..len]);
+        let Some(head) = buf.get_mut(..2 * HF_MAX_HALF) else {
+            return;
+        };
+        head.copy_from_slice(hist);
         for (b, &x) in buf[len..len + n].iter_mut().zip(x) {
-            // Finite x only (`x · 0 == 0`), clamped; a vector select.
-            let v = if x * 0.0 == 0.0 { x } else { 0.0 };
-            let v = if v > 1e30 { 1e30 } else { v };
-            *b = if v < -1e30 { -1e30 } else { v };
+            *b = Self::clean(x);
         }
-        hist[..len].copy_from_slice(&buf[n..n + len]);
+        if let Some(tail) = buf.get(n..n + 2 * HF_MAX_HALF) {
+            hist.copy_from_slice(tail);
+        }
+    }
+
+    /// Finite `x` only (`x · 0 == 0`), clamped to ±1e30; a vector select.
+    #[inline(always)]
+    fn clean(x: f32) -> f32 {
+        let v = if x * 0.0 == 0.0 { x } else { 0.0 };
+        let v = if v > 1e30 { 1e30 } else { v };
+        if v < -1e30 {
+            -1e30
+        } else {
+            v
+        }
     }
 
     /// `out[i] = Σ_k taps[k]·buf[from + i + k]` over the `2·h + 1`
@@ -754,5 +783,41 @@ impl<const C: usize> Limiter<C> {
                 }
             }
         };
+    }
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    /// Skipping keeps exactly the history that computing would have kept,
+    /// for blocks longer and shorter than the history: the next computed
+    /// block matches a guard that never skipped (but for its first frame,
+    /// where the skipped band value is replaced by an upper bound).
+    #[test]
+    fn skipping_keeps_the_history_exactly() {
+        for (rate, half) in [(48_000u32, 11usize), (44_100, 19), (96_000, 4)] {
+            let x: [f32; 400] = core::array::from_fn(|i| {
+                libm::sinf(i as f32 * 1.9) * 0.5 + libm::sinf(i as f32 * 0.07)
+            });
+            let mut always = HfGuard::<1>::new(rate, half);
+            let mut skips = HfGuard::<1>::new(rate, half);
+            let mut at = 0;
+            for (k, len) in [64usize, 5, 64, 30, 1, 64, 17, 64].into_iter().enumerate() {
+                let block = &x[at..at + len];
+                let mut a = [0.0f32; 64];
+                always.add_bound(&[block], len, &mut a[..len]);
+                if k % 2 == 0 {
+                    let max_abs = x[..at + len].iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                    skips.skip(&[block], len, max_abs);
+                } else {
+                    let mut b = [0.0f32; 64];
+                    skips.add_bound(&[block], len, &mut b[..len]);
+                    assert!(b[0] >= a[0], "{rate} block {k}: the bound must cover");
+                    assert_eq!(a[1..len], b[1..len], "{rate} block {k}");
+                }
+                at += len;
+            }
+        }
     }
 }

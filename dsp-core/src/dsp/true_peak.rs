@@ -529,7 +529,6 @@ struct Scratch {
     mid: [f32; CHUNK + PAD],
     quarter_even: [f32; CHUNK + PAD],
     quarter_odd: [f32; CHUNK + PAD],
-    peaks: [f32; CHUNK],
 }
 
 impl Scratch {
@@ -539,7 +538,6 @@ impl Scratch {
             mid: [0.0; CHUNK + PAD],
             quarter_even: [0.0; CHUNK + PAD],
             quarter_odd: [0.0; CHUNK + PAD],
-            peaks: [0.0; CHUNK],
         }
     }
 }
@@ -695,6 +693,7 @@ impl<const C: usize> TruePeakDetector<C> {
         let t0 = HIST - self.latency;
         let mut floor = floor;
         let mut s = Scratch::new();
+        let mut peaks = [0.0f32; CHUNK];
         for chunk in input.chunks(CHUNK) {
             let n = chunk.len();
             s.input[..HIST].copy_from_slice(history);
@@ -721,13 +720,12 @@ impl<const C: usize> TruePeakDetector<C> {
                 }
             }
             let m = if skip {
-                for (p, x) in s.peaks[..n].iter_mut().zip(&s.input[t0..t0 + n]) {
+                for (p, x) in peaks[..n].iter_mut().zip(&s.input[t0..t0 + n]) {
                     *p = x.abs();
                 }
-                max_abs(&s.peaks[..n])
+                max_abs(&peaks[..n])
             } else {
-                let mut peaks = [0.0f32; CHUNK];
-                let m = match design.quarter {
+                match design.quarter {
                     Some(q) => Self::finish(
                         Self::around_4x(q.len() / 2, t0, n, &s),
                         n,
@@ -744,16 +742,14 @@ impl<const C: usize> TruePeakDetector<C> {
                         &mut peaks,
                         Self::refine_all_2x,
                     ),
-                };
-                s.peaks = peaks;
-                m
+                }
             };
             if max_only {
                 // Only the maximum is wanted: what cannot beat it may skip.
                 floor = if m > floor { m } else { floor };
                 emit(&[m]);
             } else {
-                emit(&s.peaks[..n]);
+                emit(&peaks[..n]);
             }
             history.copy_from_slice(&s.input[n..n + HIST]);
         }
@@ -828,7 +824,7 @@ impl<const C: usize> TruePeakDetector<C> {
     /// `raw`, which is then `<= floor` or cannot change the maximum. When
     /// most frames need refining, one vectorized pass does them all.
     ///
-    /// Writes per-frame reports to `s.peaks` unless `max_only`; returns the
+    /// Writes per-frame reports to `peaks` unless `max_only`; returns the
     /// chunk's largest report (or a value `<= floor` if all are).
     #[inline(always)]
     fn finish<const S: usize>(
