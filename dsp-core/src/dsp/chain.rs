@@ -423,22 +423,6 @@ impl<const C: usize> Chain<C> {
         let input_refs = &input_refs[..ch];
         let block = &mut out[..ch];
 
-        // Meter → per-frame K-weighted power, and momentary steps for the AGC.
-        let mut power = [0.0f32; BLOCK_FRAMES];
-        self.meter
-            .process_planar_power_deferred_peak(input_refs, &mut power[..n]);
-        let steps = self.meter.blocks_completed();
-        if steps != self.meter_steps {
-            self.meter_steps = steps;
-            self.agc.on_step(
-                self.meter.momentary_power(),
-                self.energy_pre,
-                self.energy_post,
-            );
-            self.energy_pre = 0.0;
-            self.energy_post = 0.0;
-        }
-
         // AGC gain.
         let mut agc_gain = [0.0f32; BLOCK_FRAMES];
         self.agc.fill_gain(&mut agc_gain[..n]);
@@ -461,6 +445,26 @@ impl<const C: usize> Chain<C> {
             for (s, g) in samples[..n].iter_mut().zip(&comp_gain[..n]) {
                 *s *= g;
             }
+        }
+
+        // Meter → per-frame K-weighted power, and momentary steps for the
+        // AGC, which take effect from the next block. Measured after the
+        // compressor has been handed its block: the compressor's gain
+        // computer is a short serial chain and the K-weighting a long
+        // latency-bound one, and in this order the processor overlaps them.
+        let mut power = [0.0f32; BLOCK_FRAMES];
+        self.meter
+            .process_planar_power_deferred_peak(input_refs, &mut power[..n]);
+        let steps = self.meter.blocks_completed();
+        if steps != self.meter_steps {
+            self.meter_steps = steps;
+            self.agc.on_step(
+                self.meter.momentary_power(),
+                self.energy_pre,
+                self.energy_post,
+            );
+            self.energy_pre = 0.0;
+            self.energy_post = 0.0;
         }
 
         // Side chain from the input meter's true-peak work.

@@ -197,16 +197,34 @@ impl Compressor {
                     }
                 }
                 let inv_channels = 1.0 / channels.len().max(1) as f32;
-                let mut ms = self.mean_square;
-                for (l, g) in level.iter_mut().zip(frame_level[..n].chunks(GROUP_FRAMES)) {
+                // Each group's input to the one-pole, `(1 - p)·mean`, and
+                // its `p`, first (independent of the state): the serial
+                // part is then one multiply and one add per group.
+                let mut drive = [0.0f32; GROUPS];
+                let mut pole = [0.0f32; GROUPS];
+                for ((d, p), g) in drive
+                    .iter_mut()
+                    .zip(pole.iter_mut())
+                    .zip(frame_level[..n].chunks(GROUP_FRAMES))
+                {
                     // The one-pole over a group of constant mean power is
                     // exact; within a group only the group's mean matters.
                     let mean = g.iter().sum::<f32>() * inv_channels / g.len() as f32;
-                    ms = mean + (ms - mean) * self.rms_pow[g.len()];
-                    ms = ms.max(LEVEL_FLOOR);
+                    *p = self.rms_pow[g.len()];
+                    *d = (1.0 - *p) * mean;
+                }
+                let mut ms = self.mean_square;
+                for ((l, &d), &p) in level.iter_mut().zip(&drive).zip(&pole).take(groups) {
+                    ms = p * ms + d;
                     *l = ms;
                 }
-                self.mean_square = ms;
+                // The floor keeps the log finite and, applied to the state
+                // once a block, silence off denormals (eight steps from the
+                // floor cannot reach them).
+                for l in level.iter_mut() {
+                    *l = l.max(LEVEL_FLOOR);
+                }
+                self.mean_square = ms.max(LEVEL_FLOOR);
             }
         }
 
@@ -230,31 +248,36 @@ impl Compressor {
             };
             *t = if over <= -half_knee { 0.0 } else { above };
         }
+        // The attack and release candidates of every step are formed in
+        // parallel, `c·r + (1 - c)·target`, and the state picks one: the
+        // serial part is a multiply, an add and a select per group.
+        let mut smoothed = [0.0f32; GROUPS];
         let mut r = self.reduction_db;
+        for (j, (&target, out)) in target[..groups].iter().zip(smoothed.iter_mut()).enumerate() {
+            let len = GROUP_FRAMES.min(n - j * GROUP_FRAMES);
+            let (a, rel) = (self.attack_pow[len], self.release_pow[len]);
+            let attacked = a * r + (1.0 - a) * target;
+            let released = rel * r + (1.0 - rel) * target;
+            r = if target < r { attacked } else { released };
+            *out = r;
+        }
+        // Flush the tail of a release to exactly 0 (an idle compressor is
+        // exactly transparent but for makeup); the state once a block, which
+        // keeps it off denormals (a block's release cannot get there).
+        let flush = |r: f32| if r > -1e-6 { 0.0 } else { r };
+        self.reduction_db = flush(r);
         let mut deepest = 0.0f32;
         let mut end_db = [0.0f32; GROUPS];
-        for (j, (&target, e)) in target[..groups].iter().zip(end_db.iter_mut()).enumerate() {
-            let len = GROUP_FRAMES.min(n - j * GROUP_FRAMES);
-            let coeff = if target < r {
-                self.attack_pow[len]
-            } else {
-                self.release_pow[len]
-            };
-            r = target + (r - target) * coeff;
-            // Flush the tail of a release to exactly 0 (no denormals, and
-            // an idle compressor is exactly transparent but for makeup).
-            if r > -1e-6 {
-                r = 0.0;
-            }
+        for (j, (&r, e)) in smoothed[..groups].iter().zip(end_db.iter_mut()).enumerate() {
+            let r = flush(r);
             deepest = deepest.min(r);
-            let last = j * GROUP_FRAMES + len - 1;
+            let last = (j * GROUP_FRAMES + GROUP_FRAMES - 1).min(n - 1);
             *e = mix[last] * (r + makeup_db[last]);
         }
         let mut end_gain = [1.0f32; GROUPS];
         for (g, &e) in end_gain.iter_mut().zip(&end_db) {
             *g = fast_db_to_amp(e);
         }
-        self.reduction_db = r;
         self.max_reduction_db = self.max_reduction_db.min(deepest * mix_now);
 
         // Linear gain, interpolated across each group from the previous
