@@ -24,7 +24,7 @@ use super::compressor::Compressor;
 use super::envelope::Crossfade;
 use super::isa::Isa;
 use super::limiter::{HfGuard, Limiter};
-use super::loudness::LoudnessMeter;
+use super::loudness::{LoudnessMeter, MeterScratch};
 use crate::error::{ConfigError, ParamError};
 use crate::params::Params;
 use crate::units::{amp_to_db, max_of};
@@ -278,6 +278,7 @@ impl<const C: usize> Chain<C> {
         let ch = self.config.channels;
         let mut block = Aligned([[0.0f32; BLOCK_FRAMES]; C]);
         let mut out = Aligned([[0.0f32; BLOCK_FRAMES]; C]);
+        let mut scratch = MeterScratch::new();
         for chunk in samples.chunks_mut(BLOCK_FRAMES * ch) {
             let n = chunk.len() / ch;
             if n == 0 {
@@ -299,7 +300,7 @@ impl<const C: usize> Chain<C> {
                     }
                 }
             }
-            self.process_block_of(&mut block, &mut out, n);
+            self.process_block_of(&mut block, &mut out, n, &mut scratch);
             if let ([left, right, ..], 2) = (&out[..], ch) {
                 for ((&l, &r), frame) in
                     left.iter().zip(right.iter()).zip(chunk.chunks_exact_mut(2))
@@ -353,13 +354,14 @@ impl<const C: usize> Chain<C> {
         let frames = channels[..ch].iter().map(|c| c.len()).min().unwrap_or(0);
         let mut block = Aligned([[0.0f32; BLOCK_FRAMES]; C]);
         let mut out = Aligned([[0.0f32; BLOCK_FRAMES]; C]);
+        let mut scratch = MeterScratch::new();
         let mut start = 0;
         while start < frames {
             let n = (frames - start).min(BLOCK_FRAMES);
             for c in 0..ch {
                 block[c][..n].copy_from_slice(&channels[c][start..start + n]);
             }
-            self.process_block_of(&mut block, &mut out, n);
+            self.process_block_of(&mut block, &mut out, n, &mut scratch);
             for c in 0..ch {
                 channels[c][start..start + n].copy_from_slice(&out[c][..n]);
             }
@@ -377,11 +379,12 @@ impl<const C: usize> Chain<C> {
         block: &mut [[f32; BLOCK_FRAMES]; C],
         out: &mut [[f32; BLOCK_FRAMES]; C],
         n: usize,
+        scratch: &mut MeterScratch,
     ) {
         if n == BLOCK_FRAMES {
-            self.process_block(block, out, BLOCK_FRAMES);
+            self.process_block(block, out, BLOCK_FRAMES, scratch);
         } else {
-            self.process_block(block, out, n);
+            self.process_block(block, out, n, scratch);
         }
     }
 
@@ -394,6 +397,7 @@ impl<const C: usize> Chain<C> {
         input: &mut [[f32; BLOCK_FRAMES]; C],
         out: &mut [[f32; BLOCK_FRAMES]; C],
         n: usize,
+        scratch: &mut MeterScratch,
     ) {
         let ch = self.config.channels;
         let input = &mut input[..ch];
@@ -454,7 +458,7 @@ impl<const C: usize> Chain<C> {
         // latency-bound one, and in this order the processor overlaps them.
         let mut power = [0.0f32; BLOCK_FRAMES];
         self.meter
-            .process_planar_power_deferred_peak(input_refs, &mut power[..n]);
+            .process_planar_power_deferred_peak_in(scratch, input_refs, &mut power[..n]);
         let steps = self.meter.blocks_completed();
         if steps != self.meter_steps {
             self.meter_steps = steps;
@@ -478,8 +482,14 @@ impl<const C: usize> Chain<C> {
         }
         let mut peak = [0.0f32; BLOCK_FRAMES];
         let aim = self.limiter.aim(n);
-        self.side
-            .peaks(&mut self.meter, input_refs, &gain[..n], aim, &mut peak[..n]);
+        self.side.peaks(
+            &mut self.meter,
+            scratch,
+            input_refs,
+            &gain[..n],
+            aim,
+            &mut peak[..n],
+        );
 
         // Limiter (delays by the chain latency).
         let mut lim_gain = [0.0f32; BLOCK_FRAMES];
@@ -561,6 +571,7 @@ impl<const C: usize> SideChain<C> {
     fn peaks<const M: usize>(
         &mut self,
         meter: &mut LoudnessMeter<M>,
+        scratch: &mut MeterScratch,
         input: &[&[f32]],
         gain: &[f32],
         aim: f32,
@@ -615,7 +626,7 @@ impl<const C: usize> SideChain<C> {
             f32::MAX
         };
         let mut tp = [0.0f32; BLOCK_FRAMES];
-        meter.measure_true_peak_frames(input, floor, &mut tp[..n]);
+        meter.measure_true_peak_frames_in(scratch, input, floor, &mut tp[..n]);
         for (((p, &t), &h), &gc) in peak[..n].iter_mut().zip(&tp[..n]).zip(&hf[..n]).zip(centre) {
             *p = gc * (t + h) + extra;
         }

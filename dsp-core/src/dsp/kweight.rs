@@ -189,6 +189,35 @@ fn sanitize(x: f32) -> f32 {
 /// filter loop loads one frame with one instruction.
 const STAGE: usize = 64;
 
+/// Working memory of `L` lanes: one stage of staged input and filtered
+/// output. Nothing in it carries over between calls; a caller that filters
+/// block after block keeps one to save initializing it (1.5 KB for a pair)
+/// every time.
+#[derive(Debug, Clone)]
+pub struct Stage<const L: usize> {
+    staged: [[f32; L]; STAGE],
+    filtered: [[f64; L]; STAGE],
+}
+
+/// [`Stage`] of a channel pair, the one the `_in` methods take.
+pub type PairStage = Stage<2>;
+
+impl<const L: usize> Stage<L> {
+    /// Zeroed working memory.
+    pub fn new() -> Self {
+        Self {
+            staged: [[0.0; L]; STAGE],
+            filtered: [[0.0; L]; STAGE],
+        }
+    }
+}
+
+impl<const L: usize> Default for Stage<L> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Runs `L` independent channels in lock-step over `frames` frames and
 /// returns each lane's energy `Σ_n z[n]²`.
 ///
@@ -209,16 +238,17 @@ fn run_lanes<const L: usize, S: Sink<L>>(
     inputs: [&[f32]; L],
     frames: usize,
     sink: &mut S,
+    stage: &mut Stage<L>,
 ) -> [f64; L] {
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx2 {
         // SAFETY: `isa` is `Avx2` only where `Isa::detect` found AVX2 on
         // this CPU (construction and `set_isa` cap it).
         #[allow(unsafe_code)]
-        return unsafe { lanes_avx2(c, hist, inputs, frames, sink) };
+        return unsafe { lanes_avx2(c, hist, inputs, frames, sink, stage) };
     }
     let _ = isa;
-    lanes_portable(c, hist, inputs, frames, sink)
+    lanes_portable(c, hist, inputs, frames, sink, stage)
 }
 
 #[inline(never)]
@@ -228,8 +258,9 @@ fn lanes_portable<const L: usize, S: Sink<L>>(
     inputs: [&[f32]; L],
     frames: usize,
     sink: &mut S,
+    stage: &mut Stage<L>,
 ) -> [f64; L] {
-    lanes(c, hist, inputs, frames, sink)
+    lanes(c, hist, inputs, frames, sink, stage)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -241,8 +272,9 @@ fn lanes_avx2<const L: usize, S: Sink<L>>(
     inputs: [&[f32]; L],
     frames: usize,
     sink: &mut S,
+    stage: &mut Stage<L>,
 ) -> [f64; L] {
-    lanes(c, hist, inputs, frames, sink)
+    lanes(c, hist, inputs, frames, sink, stage)
 }
 
 /// The generic loop's recurrence for a pair of lanes (`L == 2`) as SSE2
@@ -299,6 +331,7 @@ fn lanes<const L: usize, S: Sink<L>>(
     inputs: [&[f32]; L],
     frames: usize,
     sink: &mut S,
+    stage: &mut Stage<L>,
 ) -> [f64; L] {
     let [b0, b1, b2] = c.shelf_b;
     let [_, a1, a2] = c.shelf_a;
@@ -318,8 +351,7 @@ fn lanes<const L: usize, S: Sink<L>>(
         z2[l] = hist[l].z[1];
     }
     let mut energy = [0.0; L];
-    let mut staged = [[0.0f32; L]; STAGE];
-    let mut filtered = [[0.0f64; L]; STAGE];
+    let Stage { staged, filtered } = stage;
     let mut start = 0;
     while start < frames {
         let n = (frames - start).min(STAGE);
@@ -468,6 +500,7 @@ impl<const C: usize> KWeighting<C> {
             [input],
             frames,
             &mut sink,
+            &mut Stage::new(),
         );
     }
 
@@ -482,7 +515,20 @@ impl<const C: usize> KWeighting<C> {
     /// No allocation; channels run in pairs (one SIMD lane each), ~20 flops
     /// per channel-sample.
     pub fn process_energy(&mut self, inputs: &[&[f32]], weights: &[f64], frames: usize) -> f64 {
-        self.run(inputs, weights, frames, None)
+        self.process_energy_in(&mut PairStage::new(), inputs, weights, frames)
+    }
+
+    /// As [`process_energy`](Self::process_energy), with working memory
+    /// from the caller (see [`Stage`]).
+    #[inline(always)]
+    pub fn process_energy_in(
+        &mut self,
+        stage: &mut PairStage,
+        inputs: &[&[f32]],
+        weights: &[f64],
+        frames: usize,
+    ) -> f64 {
+        self.run(inputs, weights, frames, None, stage)
     }
 
     /// As [`process_energy`](Self::process_energy) over `power.len()`
@@ -493,8 +539,21 @@ impl<const C: usize> KWeighting<C> {
     /// As [`process_energy`](Self::process_energy).
     #[inline(always)]
     pub fn process_power(&mut self, inputs: &[&[f32]], weights: &[f64], power: &mut [f32]) -> f64 {
+        self.process_power_in(&mut PairStage::new(), inputs, weights, power)
+    }
+
+    /// As [`process_power`](Self::process_power), with working memory from
+    /// the caller (see [`Stage`]).
+    #[inline(always)]
+    pub fn process_power_in(
+        &mut self,
+        stage: &mut PairStage,
+        inputs: &[&[f32]],
+        weights: &[f64],
+        power: &mut [f32],
+    ) -> f64 {
         let frames = power.len();
-        self.run(inputs, weights, frames, Some(power))
+        self.run(inputs, weights, frames, Some(power), stage)
     }
 
     #[inline(always)]
@@ -504,6 +563,7 @@ impl<const C: usize> KWeighting<C> {
         weights: &[f64],
         frames: usize,
         mut power: Option<&mut [f32]>,
+        stage: &mut PairStage,
     ) -> f64 {
         let channels = self.channels.min(inputs.len());
         if channels == 0 {
@@ -529,6 +589,7 @@ impl<const C: usize> KWeighting<C> {
                         [inputs[ch], inputs[ch + 1]],
                         frames,
                         &mut NoSink,
+                        stage,
                     );
                     total += w[0] * e[0] + w[1] * e[1];
                 }
@@ -541,13 +602,13 @@ impl<const C: usize> KWeighting<C> {
                             weights: w,
                             power: p,
                         };
-                        run_lanes::<2, _>(self.isa, c, hist, inp, frames, &mut sink)
+                        run_lanes::<2, _>(self.isa, c, hist, inp, frames, &mut sink, stage)
                     } else {
                         let mut sink = PowerSink::<2, true> {
                             weights: w,
                             power: p,
                         };
-                        run_lanes::<2, _>(self.isa, c, hist, inp, frames, &mut sink)
+                        run_lanes::<2, _>(self.isa, c, hist, inp, frames, &mut sink, stage)
                     };
                     total += w[0] * e[0] + w[1] * e[1];
                 }
@@ -559,6 +620,7 @@ impl<const C: usize> KWeighting<C> {
                         [inputs[ch]],
                         frames,
                         &mut NoSink,
+                        &mut Stage::new(),
                     );
                     total += weight(ch) * e[0];
                 }
@@ -570,13 +632,29 @@ impl<const C: usize> KWeighting<C> {
                             weights: w,
                             power: p,
                         };
-                        run_lanes::<1, _>(self.isa, c, hist, inp, frames, &mut sink)
+                        run_lanes::<1, _>(
+                            self.isa,
+                            c,
+                            hist,
+                            inp,
+                            frames,
+                            &mut sink,
+                            &mut Stage::new(),
+                        )
                     } else {
                         let mut sink = PowerSink::<1, true> {
                             weights: w,
                             power: p,
                         };
-                        run_lanes::<1, _>(self.isa, c, hist, inp, frames, &mut sink)
+                        run_lanes::<1, _>(
+                            self.isa,
+                            c,
+                            hist,
+                            inp,
+                            frames,
+                            &mut sink,
+                            &mut Stage::new(),
+                        )
                     };
                     total += w[0] * e[0];
                 }

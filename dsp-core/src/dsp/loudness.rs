@@ -44,8 +44,8 @@
 
 use super::channels::{default_role, ChannelRole};
 use super::isa::Isa;
-use super::kweight::KWeighting;
-use super::true_peak::TruePeakDetector;
+use super::kweight::{KWeighting, PairStage};
+use super::true_peak::{self, TruePeakDetector};
 use crate::error::ConfigError;
 
 /// BS.1770-4 loudness offset: `L = -0.691 + 10 log10(Σ G_i z_i)`.
@@ -309,6 +309,22 @@ impl<T: Count, const BINS: usize, const PER_LU: usize> Histogram<T, BINS, PER_LU
     }
 }
 
+/// Working memory for the `_in` methods: nothing in it carries over
+/// between calls, so a host that measures block after block keeps one and
+/// saves initializing about 3 KiB per block.
+#[derive(Debug, Clone, Default)]
+pub struct MeterScratch {
+    kweight: PairStage,
+    true_peak: true_peak::Scratch,
+}
+
+impl MeterScratch {
+    /// Zeroed working memory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
 /// EBU R128 / BS.1770-4 loudness meter for up to `C` channels.
 #[derive(Debug, Clone)]
 pub struct LoudnessMeter<const C: usize> {
@@ -463,7 +479,19 @@ impl<const C: usize> LoudnessMeter<C> {
     /// K-weighting and sample peak only (about 3 ns per stereo frame).
     #[inline(always)]
     pub fn process_planar_power_deferred_peak(&mut self, channels: &[&[f32]], power: &mut [f32]) {
-        self.process(channels, Some(power), false);
+        self.process(channels, Some(power), false, &mut PairStage::new());
+    }
+
+    /// As [`process_planar_power_deferred_peak`](Self::process_planar_power_deferred_peak),
+    /// with working memory from the caller.
+    #[inline(always)]
+    pub fn process_planar_power_deferred_peak_in(
+        &mut self,
+        scratch: &mut MeterScratch,
+        channels: &[&[f32]],
+        power: &mut [f32],
+    ) {
+        self.process(channels, Some(power), false, &mut scratch.kweight);
     }
 
     /// The true-peak half of
@@ -487,6 +515,19 @@ impl<const C: usize> LoudnessMeter<C> {
         floor: f32,
         reports: &mut [f32],
     ) {
+        self.measure_true_peak_frames_in(&mut MeterScratch::new(), channels, floor, reports);
+    }
+
+    /// As [`measure_true_peak_frames`](Self::measure_true_peak_frames), with
+    /// working memory from the caller.
+    #[inline(always)]
+    pub fn measure_true_peak_frames_in(
+        &mut self,
+        scratch: &mut MeterScratch,
+        channels: &[&[f32]],
+        floor: f32,
+        reports: &mut [f32],
+    ) {
         let sp = self.sample_peak_window;
         let window = if self.true_peak_enabled {
             self.true_peak_window.max(sp).max(TRUE_PEAK_FLOOR)
@@ -495,8 +536,13 @@ impl<const C: usize> LoudnessMeter<C> {
         };
         let floor = if floor < window { floor } else { window };
         for (ch, p) in channels.iter().enumerate().take(self.channels) {
-            self.true_peak_detector
-                .process_channel(ch, p, reports, floor);
+            self.true_peak_detector.process_channel_in(
+                &mut scratch.true_peak,
+                ch,
+                p,
+                reports,
+                floor,
+            );
         }
         if self.true_peak_enabled {
             let m = reports
@@ -547,18 +593,24 @@ impl<const C: usize> LoudnessMeter<C> {
             };
             return;
         }
-        self.process(channels, power, true);
+        self.process(channels, power, true, &mut PairStage::new());
     }
 
     /// [`process`](Self::process) with true peak, compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn process_avx2(&mut self, channels: &[&[f32]], power: Option<&mut [f32]>) {
-        self.process(channels, power, true);
+        self.process(channels, power, true, &mut PairStage::new());
     }
 
     #[inline(always)]
-    fn process(&mut self, channels: &[&[f32]], mut power_out: Option<&mut [f32]>, true_peak: bool) {
+    fn process(
+        &mut self,
+        channels: &[&[f32]],
+        mut power_out: Option<&mut [f32]>,
+        true_peak: bool,
+        stage: &mut PairStage,
+    ) {
         let used = channels.len().min(self.channels);
         let frames = channels[..used].iter().map(|c| c.len()).min().unwrap_or(0);
         let power_frames = power_out.as_deref().map_or(0, |p| p.len());
@@ -580,8 +632,12 @@ impl<const C: usize> LoudnessMeter<C> {
                 .as_deref_mut()
                 .and_then(|o| o.get_mut(start..start + n));
             self.step_energy += match out {
-                Some(out) => self.kweight.process_power(planes, &self.weights, out),
-                None => self.kweight.process_energy(planes, &self.weights, n),
+                Some(out) => self
+                    .kweight
+                    .process_power_in(stage, planes, &self.weights, out),
+                None => self
+                    .kweight
+                    .process_energy_in(stage, planes, &self.weights, n),
             };
             self.step_frames += n;
             if self.step_frames >= self.frames_per_step {

@@ -520,19 +520,30 @@ pub struct TruePeakDetector<const C: usize> {
     history: [[f32; HIST]; C],
 }
 
-/// Per-chunk stack scratch (about 2 KiB).
+/// Working memory of one chunk (about 1.6 KiB): the staged input and the
+/// interpolated points. Nothing in it carries over between calls; a caller
+/// that measures block after block keeps one to save initializing it every
+/// time (see [`TruePeakDetector::process_channel_in`]).
 /// Cache-line aligned, so the FIRs' unaligned vector loads split lines
 /// as rarely as possible, whatever the caller's stack layout.
+#[derive(Debug, Clone)]
 #[repr(C, align(64))]
-struct Scratch {
+pub struct Scratch {
     input: [f32; HIST + CHUNK + PAD],
     mid: [f32; CHUNK + PAD],
     quarter_even: [f32; CHUNK + PAD],
     quarter_odd: [f32; CHUNK + PAD],
 }
 
+impl Default for Scratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Scratch {
-    fn new() -> Self {
+    /// Zeroed working memory.
+    pub fn new() -> Self {
         Self {
             input: [0.0; HIST + CHUNK + PAD],
             mid: [0.0; CHUNK + PAD],
@@ -638,8 +649,22 @@ impl<const C: usize> TruePeakDetector<C> {
     /// division, or a few operations on skipped chunks.
     #[inline(always)]
     pub fn process_channel(&mut self, ch: usize, input: &[f32], out: &mut [f32], floor: f32) {
+        self.process_channel_in(&mut Scratch::new(), ch, input, out, floor);
+    }
+
+    /// As [`process_channel`](Self::process_channel), with working memory
+    /// from the caller.
+    #[inline(always)]
+    pub fn process_channel_in(
+        &mut self,
+        scratch: &mut Scratch,
+        ch: usize,
+        input: &[f32],
+        out: &mut [f32],
+        floor: f32,
+    ) {
         let mut offset = 0;
-        self.run(ch, input, floor, false, |peaks| {
+        self.run(scratch, ch, input, floor, false, |peaks| {
             if let Some(o) = out.get_mut(offset..) {
                 for (o, &p) in o.iter_mut().zip(peaks) {
                     // `max`, not a compare-and-select on `*o`, which the
@@ -663,7 +688,7 @@ impl<const C: usize> TruePeakDetector<C> {
     #[inline(always)]
     pub fn process_channel_max(&mut self, ch: usize, input: &[f32], floor: f32) -> f32 {
         let mut peak = 0.0f32;
-        self.run(ch, input, floor, true, |m| {
+        self.run(&mut Scratch::new(), ch, input, floor, true, |m| {
             let m = m.first().copied().unwrap_or(0.0);
             peak = if m > peak { m } else { peak };
         });
@@ -677,6 +702,7 @@ impl<const C: usize> TruePeakDetector<C> {
     #[inline(always)]
     fn run(
         &mut self,
+        s: &mut Scratch,
         ch: usize,
         input: &[f32],
         floor: f32,
@@ -692,7 +718,6 @@ impl<const C: usize> TruePeakDetector<C> {
         let design = self.design;
         let t0 = HIST - self.latency;
         let mut floor = floor;
-        let mut s = Scratch::new();
         let mut peaks = [0.0f32; CHUNK];
         for chunk in input.chunks(CHUNK) {
             let n = chunk.len();
@@ -705,7 +730,7 @@ impl<const C: usize> TruePeakDetector<C> {
             if !skip {
                 match design.quarter {
                     Some(q) => {
-                        let mids = Self::mids_4x(&design, q, t0, n, &mut s);
+                        let mids = Self::mids_4x(&design, q, t0, n, s);
                         // The quarter points are interpolated from the 2×
                         // stream, so its largest magnitude bounds them much
                         // more tightly than the input's alone: most chunks
@@ -713,10 +738,10 @@ impl<const C: usize> TruePeakDetector<C> {
                         let stream_max = input_max.max(max_abs(&s.mid[..mids]));
                         skip = stream_max * self.quarter_bound_gain <= floor;
                         if !skip {
-                            Self::quarters_4x(&self.quarter_even, &self.quarter_odd, n, &mut s);
+                            Self::quarters_4x(&self.quarter_even, &self.quarter_odd, n, s);
                         }
                     }
-                    None => Self::points_2x(&design, t0, n, &mut s),
+                    None => Self::points_2x(&design, t0, n, s),
                 }
             }
             let m = if skip {
@@ -727,7 +752,7 @@ impl<const C: usize> TruePeakDetector<C> {
             } else {
                 match design.quarter {
                     Some(q) => Self::finish(
-                        Self::around_4x(q.len() / 2, t0, n, &s),
+                        Self::around_4x(q.len() / 2, t0, n, s),
                         n,
                         floor,
                         max_only,
@@ -735,7 +760,7 @@ impl<const C: usize> TruePeakDetector<C> {
                         Self::refine_all_4x,
                     ),
                     None => Self::finish(
-                        Self::around_2x(t0, n, &s),
+                        Self::around_2x(t0, n, s),
                         n,
                         floor,
                         max_only,
