@@ -47,6 +47,7 @@ use super::isa::Isa;
 use super::kweight::{KWeighting, PairStage};
 use super::true_peak::{self, TruePeakDetector};
 use crate::error::ConfigError;
+use crate::units::max_of;
 
 /// BS.1770-4 loudness offset: `L = -0.691 + 10 log10(Σ G_i z_i)`.
 const LUFS_OFFSET: f64 = -0.691;
@@ -545,9 +546,9 @@ impl<const C: usize> LoudnessMeter<C> {
             );
         }
         if self.true_peak_enabled {
-            let m = reports
-                .iter()
-                .fold(0.0f32, |m, &r| if r > m { r } else { m });
+            // Reports are magnitudes (never negative or NaN): a vectorized
+            // maximum, not a serial chain of compares.
+            let m = max_of(reports);
             let tp = self.true_peak_window.max(sp).max(m);
             self.true_peak_window = tp;
             self.true_peak = self.true_peak.max(tp);
