@@ -28,9 +28,12 @@ use crate::units::{fast_db_to_amp, fast_log2, group_min};
 
 /// Most frames one call to [`Compressor::process`] handles.
 pub const MAX_BLOCK: usize = 64;
-/// Frames per step of the gain computer (its control rate: 6 kHz at
-/// 48 kHz); the gain is interpolated linearly between steps.
-pub const GROUP_FRAMES: usize = 8;
+/// Frames per step of the gain computer (its control rate: 3 kHz at
+/// 48 kHz, a step every third of a millisecond); the gain is interpolated
+/// linearly between steps. The steps are the compressor's serial
+/// dependency chain, so fewer of them is directly less time per block;
+/// peaks a group's coarser reaction misses are the limiter's job.
+pub const GROUP_FRAMES: usize = 16;
 const GROUPS: usize = MAX_BLOCK / GROUP_FRAMES;
 
 /// Parameter glide time constant.
