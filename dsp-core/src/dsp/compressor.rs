@@ -27,7 +27,7 @@ use crate::params::{CompressorParams, Detector};
 use crate::units::{fast_db_to_amp, fast_log2, group_min};
 
 /// Most frames one call to [`Compressor::process`] handles.
-pub const MAX_BLOCK: usize = 64;
+pub const MAX_BLOCK: usize = 256;
 /// Frames per step of the gain computer (its control rate: 3 kHz at
 /// 48 kHz, a step every third of a millisecond); the gain is interpolated
 /// linearly between steps. The steps are the compressor's serial

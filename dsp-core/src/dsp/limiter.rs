@@ -48,7 +48,7 @@ use crate::params::LimiterParams;
 use crate::units::{db_to_amp, group_min, max_of, min_of};
 
 /// Most frames one call to [`Limiter::process`] handles.
-pub const MAX_BLOCK: usize = 64;
+pub const MAX_BLOCK: usize = 256;
 /// Frames per step of the hold and release (the gain computer's control
 /// rate); the ramp and the audio still run per frame.
 pub const GROUP_FRAMES: usize = 8;
@@ -360,6 +360,10 @@ pub struct Limiter<const C: usize> {
     /// 0 = off (unity), 1 = limiting.
     mix: Smoothed,
     min_gain: f32,
+    /// Most frames one call processes: [`MAX_BLOCK`], or less where the
+    /// delay is long enough (192 kHz) that a whole `MAX_BLOCK` would not
+    /// fit behind it in the ring.
+    max_block: usize,
 }
 
 impl<const C: usize> Limiter<C> {
@@ -408,9 +412,10 @@ impl<const C: usize> Limiter<C> {
             ceiling: Smoothed::new(ceiling),
             mix: Smoothed::new(if params.enabled { 1.0 } else { 0.0 }),
             min_gain: 1.0,
+            max_block: Self::max_block_for(delay as usize),
         };
         debug_assert!(
-            (delay as usize) + MAX_BLOCK < RING && ramp_max + 2 * half_width + 1 < RING as u32
+            (delay as usize) + lim.max_block < RING && ramp_max + 2 * half_width + 1 < RING as u32
         );
         lim.reset();
         lim.set_params(params);
@@ -505,7 +510,8 @@ impl<const C: usize> Limiter<C> {
 
     /// Limits `frames` frames of planar audio in place (output is the input
     /// delayed by [`Limiter::latency_frames`]), writing each frame's gain to
-    /// `gain`. `frames` is clamped to [`MAX_BLOCK`] and the slices' lengths.
+    /// `gain`. `frames` is clamped to [`max_block_frames`](Self::max_block_frames)
+    /// and the slices' lengths.
     ///
     /// # Realtime
     /// No allocation. Per frame: the detector's polyphase filter (skipped on
@@ -534,12 +540,29 @@ impl<const C: usize> Limiter<C> {
         frames: usize,
         gain_len: usize,
     ) -> Option<(usize, usize)> {
-        let mut n = frames.min(MAX_BLOCK).min(gain_len);
+        let mut n = frames.min(self.max_block).min(gain_len);
         for ch in audio.iter() {
             n = n.min(ch.len());
         }
         let channels = self.channels.min(audio.len()).min(C);
         (n > 0).then_some((n, channels))
+    }
+
+    /// The largest power-of-two block (at most [`MAX_BLOCK`]) that fits in
+    /// the ring behind a delay of `delay` frames.
+    fn max_block_for(delay: usize) -> usize {
+        let mut block = MAX_BLOCK;
+        while block > 1 && delay + block >= RING {
+            block /= 2;
+        }
+        block
+    }
+
+    /// Most frames one call to the `process` methods handles at this
+    /// sample rate: [`MAX_BLOCK`], or half of it at 192 kHz (whose delay
+    /// leaves less room in the ring).
+    pub fn max_block_frames(&self) -> usize {
+        self.max_block
     }
 
     /// The ceiling glide's (`which` 0) or the on/off crossfade's (1)
@@ -659,7 +682,7 @@ impl<const C: usize> Limiter<C> {
         // ones `delay` frames older, apply the gain (vectorizes).
         // Writing the whole block before reading equals interleaving the
         // two per frame: the read window ends `delay` frames behind the
-        // write, and the ring is longer than `delay + MAX_BLOCK`.
+        // write, and the ring is longer than `delay + max_block`.
         for (ch, samples) in audio.iter_mut().enumerate().take(channels) {
             let line = &mut self.audio[ch];
             let mut delayed = [0.0f32; MAX_BLOCK];
