@@ -30,8 +30,10 @@ pub fn block_step(time_ms: f32, frames: usize, sample_rate_hz: u32) -> f32 {
 /// updated once per processing block (control rate).
 ///
 /// Used to make parameter changes (threshold, ratio, makeup…) click- and
-/// zipper-free: the block sizes the chain uses are short (≤ 64 frames), so a
-/// per-block glide of a 30 ms time constant is smooth.
+/// zipper-free: the chain's blocks are short (at most 256 frames, 5.3 ms at
+/// 48 kHz) next to the 20–30 ms glides, values that scale audio directly
+/// are spread across the block per frame ([`Smoothed::step_into`]), and the
+/// rest feed gain computers whose own smoothing follows.
 #[derive(Debug, Clone, Copy)]
 pub struct Smoothed {
     current: f32,
