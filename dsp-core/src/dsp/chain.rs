@@ -152,7 +152,7 @@ impl<const C: usize> Chain<C> {
         }
         params.validate().map_err(Error::Param)?;
         let rate = config.sample_rate_hz;
-        Ok(Self {
+        let chain = Self {
             config,
             params: *params,
             meter: LoudnessMeter::new(rate, config.channels).map_err(Error::Config)?,
@@ -166,7 +166,13 @@ impl<const C: usize> Chain<C> {
             energy_pre: 0.0,
             energy_post: 0.0,
             side: SideChain::new(rate)?,
-        })
+        };
+        // The bypass reads the dry line `latency` frames behind a whole
+        // block just written: both must fit in the ring.
+        debug_assert!(
+            chain.latency_frames() + chain.limiter.max_block_frames().min(BLOCK_FRAMES) <= DRY_RING
+        );
+        Ok(chain)
     }
 
     /// The instruction set the block code runs on (the best this CPU
