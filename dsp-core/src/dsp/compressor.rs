@@ -299,6 +299,9 @@ impl Compressor {
         let mut prev = self.last_gain;
         for (out, &end) in gain[..n].chunks_mut(GROUP_FRAMES).zip(&end_gain[..groups]) {
             let step = (end - prev) / out.len() as f32;
+            // The same loop twice: over a whole group as a fixed-length
+            // array it compiles to straight vector code; a short last group
+            // takes the general loop.
             if let Ok(out) = <&mut [f32; GROUP_FRAMES]>::try_from(&mut *out) {
                 for (g, &k) in out.iter_mut().zip(&RAMP) {
                     *g = prev + step * k;
