@@ -66,8 +66,9 @@ pub struct Compressor {
     max_reduction_db: f32,
     /// Linear gain at the end of the last group (interpolation start).
     last_gain: f32,
-    /// The parameter glide's step over a whole block, computed once (an
-    /// `expf` per block is measurable).
+    /// The parameter glide's step over `glide_frames` frames, kept because
+    /// an `expf` per block is measurable.
+    glide_frames: usize,
     glide_block: f32,
 }
 
@@ -89,6 +90,7 @@ impl Compressor {
             reduction_db: 0.0,
             max_reduction_db: 0.0,
             last_gain: 1.0,
+            glide_frames: MAX_BLOCK,
             glide_block: block_step(GLIDE_MS, MAX_BLOCK, sample_rate_hz),
         };
         c.set_params(params);
@@ -151,11 +153,13 @@ impl Compressor {
         if n == 0 {
             return;
         }
-        let glide = if n == MAX_BLOCK {
-            self.glide_block
-        } else {
-            block_step(GLIDE_MS, n, self.sample_rate_hz)
-        };
+        // Hosts repeat one block length (the chain's whole blocks: 256
+        // frames, 128 at 192 kHz): keep the step for the last length seen.
+        if n != self.glide_frames {
+            self.glide_frames = n;
+            self.glide_block = block_step(GLIDE_MS, n, self.sample_rate_hz);
+        }
+        let glide = self.glide_block;
         let threshold_db = self.threshold_db.step(glide);
         let slope = self.slope.step(glide);
         let knee_db = self.knee_db.step(glide);

@@ -384,6 +384,9 @@ impl<const C: usize> Limiter<C> {
         let ramp_max = (latency + 1).saturating_sub(det + half_width).max(4);
         let delay = det + ramp_max - 1 + half_width;
         let ceiling = db_to_amp(params.ceiling_dbtp);
+        // Whole blocks are this long at this rate; their glide steps are
+        // computed once here (an `expf` per block is measurable).
+        let max_block = Self::max_block_for(delay as usize);
         let mut lim = Self {
             hf: HfGuard::new(sample_rate_hz, det as usize),
             detector,
@@ -405,14 +408,14 @@ impl<const C: usize> Limiter<C> {
             pending_ramp: None,
             xfade_frames: (XFADE_MS * 0.001 * sample_rate_hz as f32) as u32,
             block_coeffs: [
-                block_step(GLIDE_MS, MAX_BLOCK, sample_rate_hz),
-                block_step(XFADE_TAU_MS, MAX_BLOCK, sample_rate_hz),
+                block_step(GLIDE_MS, max_block, sample_rate_hz),
+                block_step(XFADE_TAU_MS, max_block, sample_rate_hz),
                 db_to_amp(-DETECTOR_MARGIN_DB),
             ],
             ceiling: Smoothed::new(ceiling),
             mix: Smoothed::new(if params.enabled { 1.0 } else { 0.0 }),
             min_gain: 1.0,
-            max_block: Self::max_block_for(delay as usize),
+            max_block,
         };
         debug_assert!(
             (delay as usize) + lim.max_block < RING && ramp_max + 2 * half_width + 1 < RING as u32
@@ -568,9 +571,9 @@ impl<const C: usize> Limiter<C> {
     /// The ceiling glide's (`which` 0) or the on/off crossfade's (1)
     /// one-pole step over `frames` frames.
     fn block_coeff(&self, which: usize, frames: usize) -> f32 {
-        match (which, frames) {
-            (0 | 1, MAX_BLOCK) => self.block_coeffs[which],
-            (0, _) => block_step(GLIDE_MS, frames, self.sample_rate_hz),
+        match which {
+            0 | 1 if frames == self.max_block => self.block_coeffs[which],
+            0 => block_step(GLIDE_MS, frames, self.sample_rate_hz),
             _ => block_step(XFADE_TAU_MS, frames, self.sample_rate_hz),
         }
     }
