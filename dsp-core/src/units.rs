@@ -94,21 +94,47 @@ pub fn max_of(x: &[f32]) -> f32 {
 
 /// Smallest element of each group of `G` consecutive elements of `x`
 /// (the last group may be short), written to `out[j]`; `out` entries past
-/// the last group are left alone. The groups run as independent chains.
-#[inline]
+/// the last group are left alone. `G` must be a power of two.
+///
+/// Whole groups go 64 frames at a time through `log2 G` vector passes of
+/// pairwise minima at doubling strides (after the pass with stride `s`,
+/// element `i` holds the minimum of `x[i..i + 2s]`), so no pass has a
+/// serial chain or a strided load; each group's minimum is then its first
+/// element. Always inlined: it runs inside the chain's AVX2 build.
+#[inline(always)]
 pub fn group_min<const G: usize>(x: &[f32], out: &mut [f32]) {
+    const SPAN: usize = 64;
     let groups = x.len().div_ceil(G).min(out.len());
-    for v in out[..groups].iter_mut() {
-        *v = f32::MAX;
-    }
-    for l in 0..G {
-        for (j, o) in out[..groups].iter_mut().enumerate() {
-            if let Some(&v) = x.get(j * G + l) {
-                // `min`, not a compare-and-select on `*o`: the compiler turns
-                // that into a conditional store, a masked store in AVX2 code
-                // (microcoded and very slow on AMD Zen).
-                *o = o.min(v);
+    let whole = (x.len() / G).min(groups);
+    if G.is_power_of_two() && G <= SPAN {
+        for (chunk, outs) in x[..whole * G]
+            .chunks(SPAN)
+            .zip(out[..whole].chunks_mut(SPAN / G))
+        {
+            let mut m = [f32::MAX; SPAN];
+            m[..chunk.len()].copy_from_slice(chunk);
+            let mut stride = 1;
+            while stride < G {
+                for i in 0..SPAN - stride {
+                    // `min`, not a compare-and-select that writes `m[i]`
+                    // conditionally: that becomes a masked store in AVX2
+                    // code (microcoded and very slow on AMD Zen).
+                    m[i] = m[i].min(m[i + stride]);
+                }
+                stride *= 2;
             }
+            for (j, o) in outs.iter_mut().enumerate() {
+                *o = m[j * G];
+            }
+        }
+    } else {
+        for (o, g) in out[..whole].iter_mut().zip(x.chunks_exact(G.max(1))) {
+            *o = g.iter().fold(f32::MAX, |m, &v| m.min(v));
+        }
+    }
+    if let (Some(o), Some(rest)) = (out.get_mut(whole), x.get(whole * G..)) {
+        if whole < groups {
+            *o = rest.iter().fold(f32::MAX, |m, &v| m.min(v));
         }
     }
 }
@@ -145,6 +171,32 @@ mod tests {
         let mut out = [0.0f32; 4];
         group_min::<4>(&x, &mut out);
         assert_eq!(out, [-1.0, -4.0, 5.0, 0.0]);
+    }
+
+    /// `group_min` against the plain definition, for the group sizes the
+    /// chain uses, lengths across the 64-frame spans, and short last groups.
+    #[test]
+    fn group_minima_match_the_definition() {
+        let x: [f32; 300] = core::array::from_fn(|i| libm::sinf(i as f32 * 2.3) * (i % 7) as f32);
+        for len in [0usize, 1, 7, 8, 9, 63, 64, 65, 128, 200, 256, 257, 300] {
+            let x = &x[..len];
+            fn check<const G: usize>(x: &[f32]) {
+                let mut got = [-1.0f32; 80];
+                group_min::<G>(x, &mut got);
+                let groups = x.len().div_ceil(G);
+                for (j, g) in x.chunks(G).enumerate() {
+                    let want = g.iter().fold(f32::MAX, |m, &v| m.min(v));
+                    assert_eq!(got[j], want, "G {G}, {} frames, group {j}", x.len());
+                }
+                assert!(
+                    got[groups..].iter().all(|&v| v == -1.0),
+                    "G {G}: wrote past"
+                );
+            }
+            check::<8>(x);
+            check::<16>(x);
+            check::<4>(x);
+        }
     }
 
     #[test]
