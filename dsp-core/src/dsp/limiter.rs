@@ -344,6 +344,9 @@ pub struct Limiter<const C: usize> {
     released: f32,
     /// The release coefficient raised to 0..=GROUP_FRAMES (one group's step).
     release_pow: [f32; GROUP_FRAMES + 1],
+    /// Per group length: how close to the held gain the release jumps the
+    /// rest of the way (see `hold_and_release`).
+    release_snap: [f32; GROUP_FRAMES + 1],
     /// Interpolator half-width (frames) the hold must cover on each side.
     half_width: u32,
     ramp_max: u32,
@@ -364,6 +367,10 @@ pub struct Limiter<const C: usize> {
     /// delay is long enough (192 kHz) that a whole `MAX_BLOCK` would not
     /// fit behind it in the ring.
     max_block: usize,
+    /// Frames, ending at the last one written, whose released gain was
+    /// exactly 1 (saturating): once they cover every ramp window of a
+    /// block, its gain is exactly 1 without reading the prefix sums.
+    unity_frames: u32,
 }
 
 impl<const C: usize> Limiter<C> {
@@ -401,6 +408,7 @@ impl<const C: usize> Limiter<C> {
             now: 0,
             released: 1.0,
             release_pow: [1.0; GROUP_FRAMES + 1],
+            release_snap: [0.0; GROUP_FRAMES + 1],
             half_width,
             ramp_max,
             delay,
@@ -416,6 +424,7 @@ impl<const C: usize> Limiter<C> {
             mix: Smoothed::new(if params.enabled { 1.0 } else { 0.0 }),
             min_gain: 1.0,
             max_block,
+            unity_frames: 0,
         };
         debug_assert!(
             (delay as usize) + lim.max_block < RING && ramp_max + 2 * half_width + 1 < RING as u32
@@ -445,8 +454,19 @@ impl<const C: usize> Limiter<C> {
         self.mix.set_target(if params.enabled { 1.0 } else { 0.0 });
         let rel = one_pole_coeff(params.release_ms, self.sample_rate_hz);
         let mut pow = 1.0f32;
-        for p in self.release_pow.iter_mut() {
+        for (p, snap) in self
+            .release_pow
+            .iter_mut()
+            .zip(self.release_snap.iter_mut())
+        {
             *p = pow;
+            // A step moves the release by `(1 - pow)·distance`; below one
+            // `f32` ulp of 1 that rounds to nothing (see `hold_and_release`).
+            *snap = if pow < 1.0 {
+                f32::EPSILON / (1.0 - pow)
+            } else {
+                0.0
+            };
             pow *= rel;
         }
         let b = self.ramp_frames(params.lookahead_ms);
@@ -482,6 +502,7 @@ impl<const C: usize> Limiter<C> {
         self.now = 0;
         self.released = 1.0;
         self.min_gain = 1.0;
+        self.unity_frames = RING as u32;
         // Prefix sums as if every frame before time 0 had unity gain:
         // slot of frame k (k < 0) holds k·Q (wrapping).
         for (slot, p) in self.prefix.iter_mut().enumerate() {
@@ -645,12 +666,20 @@ impl<const C: usize> Limiter<C> {
             self.dq_value[self.dq_head as usize] = 1.0;
             self.dq_index[self.dq_head as usize] = start.wrapping_add(n as u32 - 1) as u16;
             self.write_prefix(start, n, Q as u32);
+            self.unity_frames = self.unity_frames.saturating_add(n as u32);
         } else {
             self.hold_and_release(&wanted[..n]);
         }
 
-        // 4. The ramp: an exact moving average of the released gain.
+        // 4. The ramp: an exact moving average of the released gain. Its
+        // windows for this block span the `n + ramp_max - 1` frames up to
+        // the block's last; if all had unity gain, every average is
+        // exactly 1 (reading the sums would give 1 − 2⁻²⁴ for some ramp
+        // lengths, `Q·b · (1 / (Q·b))` not being 1 in `f32`), and so is the
+        // on/off mix of it.
+        let unity = steady.is_some() && self.unity_frames >= n as u32 + self.ramp_max;
         match steady {
+            Some(_) if unity => gain[..n].fill(1.0),
             Some(b) => {
                 let lag = self.ramp_max - b;
                 let scale = 1.0 / (Q * b as f32);
@@ -675,11 +704,13 @@ impl<const C: usize> Limiter<C> {
                 }
             }
         }
-        for (g, &m) in gain[..n].iter_mut().zip(&mix[..n]) {
-            *g = 1.0 - m * (1.0 - *g);
+        if !unity {
+            for (g, &m) in gain[..n].iter_mut().zip(&mix[..n]) {
+                *g = 1.0 - m * (1.0 - *g);
+            }
+            self.min_gain = self.min_gain.min(min_of(&gain[..n]));
         }
         self.now = start.wrapping_add(n as u32);
-        self.min_gain = self.min_gain.min(min_of(&gain[..n]));
 
         // 5. Delay line, a block at a time: write the new frames, read the
         // ones `delay` frames older, apply the gain (vectorizes).
@@ -688,8 +719,13 @@ impl<const C: usize> Limiter<C> {
         // write, and the ring is longer than `delay + max_block`.
         for (ch, samples) in audio.iter_mut().enumerate().take(channels) {
             let line = &mut self.audio[ch];
-            let mut delayed = [0.0f32; MAX_BLOCK];
             ring::write(line, start, &samples[..n]);
+            if unity {
+                // `d · 1 == d`: the delayed audio as it is.
+                ring::read(line, start.wrapping_sub(self.delay), &mut samples[..n]);
+                continue;
+            }
+            let mut delayed = [0.0f32; MAX_BLOCK];
             ring::read(line, start.wrapping_sub(self.delay), &mut delayed[..n]);
             for ((s, &d), &g) in samples[..n].iter_mut().zip(&delayed[..n]).zip(&gain[..n]) {
                 *s = d * g;
@@ -756,10 +792,28 @@ impl<const C: usize> Limiter<C> {
             self.released = if held < self.released {
                 held
             } else {
-                held + (self.released - held) * rel
+                let next = held + (self.released - held) * rel;
+                // In `f32` the one-pole stalls short of the held gain once a
+                // step's change falls under half an ulp (about 1e-5 below 1
+                // with the default 60 ms), and the limiter never went idle
+                // again after it first acted. Within a few ulps' worth of a
+                // step it takes the rest at once: never above the held
+                // gain, a step of 0.0004 dB at the default release in whole
+                // groups (0.012 dB at the longest, 2 s), smoothed by the
+                // ramp like every other step.
+                if held - next <= self.release_snap[len as usize] {
+                    held
+                } else {
+                    next
+                }
             };
             let q = (self.released.clamp(0.0, 1.0) * Q) as u32;
             self.write_prefix(at, len as usize, q);
+            self.unity_frames = if q == Q as u32 {
+                self.unity_frames.saturating_add(len)
+            } else {
+                0
+            };
             at = at.wrapping_add(len);
         }
     }
@@ -844,6 +898,75 @@ mod guard_tests {
                 }
                 at += len;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod unity_tests {
+    use super::*;
+
+    /// Material that never reaches the ceiling comes out as the input
+    /// delayed, bit for bit, with every gain exactly 1 — also for ramp
+    /// lengths (41 frames here) where averaging the prefix sums would give
+    /// 1 − 2⁻²⁴ — and again once the limiter has acted and released.
+    #[test]
+    fn quiet_material_passes_bit_exactly() {
+        for lookahead_ms in [1.5f32, 62.0 / 48.0, 0.5] {
+            let params = LimiterParams {
+                lookahead_ms,
+                ceiling_dbtp: -1.0,
+                ..crate::params::Params::default().limiter
+            };
+            let mut lim = Limiter::<2>::new(48_000, 2, &params).unwrap();
+            let delay = lim.latency_frames();
+            let total = 144_000;
+            let x = |i: usize, c: usize| -> f32 {
+                let t = i as f32;
+                // A loud burst at a third of the way, quiet elsewhere.
+                let amp = if (16_000..16_400).contains(&i) {
+                    3.0
+                } else {
+                    0.1
+                };
+                amp * libm::sinf(t * (0.031 + 0.01 * c as f32))
+            };
+            let mut unity_blocks = 0;
+            let mut i0 = 0;
+            while i0 < total {
+                let n = 256.min(total - i0);
+                let mut l: [f32; 256] = core::array::from_fn(|k| x(i0 + k, 0));
+                let mut r: [f32; 256] = core::array::from_fn(|k| x(i0 + k, 1));
+                let mut gain = [0.0f32; 256];
+                lim.process(&mut [&mut l[..n], &mut r[..n]], n, &mut gain[..n]);
+                // Well away from the burst (its hold and release) and the
+                // start (the delay line's silence).
+                let quiet = i0 > 2 * delay && !(15_000..96_000).contains(&i0);
+                if quiet {
+                    unity_blocks += 1;
+                    for k in 0..n {
+                        assert_eq!(gain[k], 1.0, "{lookahead_ms} ms, frame {}", i0 + k);
+                        let j = i0 + k - delay;
+                        assert_eq!(
+                            l[k].to_bits(),
+                            x(j, 0).to_bits(),
+                            "{lookahead_ms} ms, frame {}",
+                            i0 + k
+                        );
+                        assert_eq!(
+                            r[k].to_bits(),
+                            x(j, 1).to_bits(),
+                            "{lookahead_ms} ms, frame {}",
+                            i0 + k
+                        );
+                    }
+                }
+                i0 += n;
+            }
+            assert!(
+                unity_blocks > 100,
+                "{lookahead_ms} ms: {unity_blocks} quiet blocks"
+            );
         }
     }
 }
