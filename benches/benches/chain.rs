@@ -2,10 +2,12 @@
 //! stereo, per frame, for 128- and 1024-frame host blocks.
 //!
 //! Signals: `programme` (noise shaped like speech, limiter acting now and
-//! then) and `hot` (loud noise: the limiter's true-peak side chain can never
-//! skip work — the worst case). The chain runs on the best instruction set
-//! this CPU has (see `dsp_core::dsp::isa`); the `portable` groups force the
-//! baseline build for comparison.
+//! then), `hot` (loud noise: the side chain's true-peak work can never be
+//! skipped; the AGC brings the level down, so the limiter acts on peaks) and
+//! `limiting` (the same noise with the AGC and compressor off: the limiter
+//! acts on every block as well — the worst case). The chain runs on the best
+//! instruction set this CPU has (see `dsp_core::dsp::isa`); the `portable`
+//! groups force the baseline build for comparison.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dsp_core::dsp::agc::Agc;
@@ -24,7 +26,14 @@ fn bench_chain(c: &mut Criterion) {
         ("hot", signal(1.0, 2.0, false)),
     ] {
         for block in [128usize, 1024] {
-            run_chain::<2>(c, &format!("chain/{name}"), &input, block, Isa::Avx2);
+            run_chain::<2>(
+                c,
+                &format!("chain/{name}"),
+                &input,
+                block,
+                Isa::Avx2,
+                &Params::default(),
+            );
         }
         run_chain::<2>(
             c,
@@ -32,6 +41,20 @@ fn bench_chain(c: &mut Criterion) {
             &input,
             1024,
             Isa::Portable,
+            &Params::default(),
+        );
+    }
+    let mut limiting = Params::default();
+    limiting.agc.enabled = false;
+    limiting.compressor.enabled = false;
+    for block in [128usize, 1024] {
+        run_chain::<2>(
+            c,
+            "chain/limiting",
+            &signal(1.0, 2.0, false),
+            block,
+            Isa::Avx2,
+            &limiting,
         );
     }
     // What the daemon runs: a chain built for up to 8 channels, used for 2.
@@ -41,6 +64,7 @@ fn bench_chain(c: &mut Criterion) {
         &signal(1.0, 0.3, true),
         1024,
         Isa::Avx2,
+        &Params::default(),
     );
     println!(
         "size_of::<Chain<2>>() = {} bytes",
@@ -48,16 +72,24 @@ fn bench_chain(c: &mut Criterion) {
     );
 }
 
-/// The chain for up to `C` channels processing stereo `input` in
-/// `block`-frame blocks on `isa` (or the best this CPU has below it).
-fn run_chain<const C: usize>(c: &mut Criterion, name: &str, input: &[f32], block: usize, isa: Isa) {
+/// The chain for up to `C` channels with `params`, processing stereo
+/// `input` in `block`-frame blocks on `isa` (or the best this CPU has below
+/// it).
+fn run_chain<const C: usize>(
+    c: &mut Criterion,
+    name: &str,
+    input: &[f32],
+    block: usize,
+    isa: Isa,
+    params: &Params,
+) {
     let config = ChainConfig {
         sample_rate_hz: RATE,
         channels: 2,
     };
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(block as u64));
-    let mut chain = Chain::<C>::new(config).unwrap();
+    let mut chain = Chain::<C>::with_params(config, params).unwrap();
     let isa = chain.set_isa(isa);
     println!("{name}: running on {isa:?}");
     // Warm the chain up so the AGC and limiter are in steady state.
