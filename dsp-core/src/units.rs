@@ -94,13 +94,14 @@ pub fn max_of(x: &[f32]) -> f32 {
 
 /// Smallest element of each group of `G` consecutive elements of `x`
 /// (the last group may be short), written to `out[j]`; `out` entries past
-/// the last group are left alone. `G` must be a power of two.
+/// the last group are left alone.
 ///
-/// Whole groups go 64 frames at a time through `log2 G` vector passes of
-/// pairwise minima at doubling strides (after the pass with stride `s`,
-/// element `i` holds the minimum of `x[i..i + 2s]`), so no pass has a
-/// serial chain or a strided load; each group's minimum is then its first
-/// element. Always inlined: it runs inside the chain's AVX2 build.
+/// For `G` a power of two up to 64 (the chain's 8 and 16), whole groups go
+/// 64 frames at a time through `log2 G` vector passes of pairwise minima at
+/// doubling strides (after the pass with stride `s`, element `i` holds the
+/// minimum of `x[i..i + 2s]`), so no pass has a serial chain or a strided
+/// load; each group's minimum is then its first element. Other `G` fold
+/// each group. Always inlined: it runs inside the chain's AVX2 build.
 #[inline(always)]
 pub fn group_min<const G: usize>(x: &[f32], out: &mut [f32]) {
     const SPAN: usize = 64;

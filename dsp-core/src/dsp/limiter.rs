@@ -923,7 +923,7 @@ mod unity_tests {
             let total = 144_000;
             let x = |i: usize, c: usize| -> f32 {
                 let t = i as f32;
-                // A loud burst at a third of the way, quiet elsewhere.
+                // A loud burst a third of a second in, quiet elsewhere.
                 let amp = if (16_000..16_400).contains(&i) {
                     3.0
                 } else {
