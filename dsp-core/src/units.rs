@@ -94,50 +94,84 @@ pub fn max_of(x: &[f32]) -> f32 {
 
 /// Smallest element of each group of `G` consecutive elements of `x`
 /// (the last group may be short), written to `out[j]`; `out` entries past
-/// the last group are left alone.
-///
-/// For `G` a power of two up to 64 (the chain's 8 and 16), whole groups go
-/// 64 frames at a time through `log2 G` vector passes of pairwise minima at
-/// doubling strides (after the pass with stride `s`, element `i` holds the
-/// minimum of `x[i..i + 2s]`), so no pass has a serial chain or a strided
-/// load; each group's minimum is then its first element. Other `G` fold
-/// each group. Always inlined: it runs inside the chain's AVX2 build.
+/// the last group are left alone. See [`group_fold`] for how.
 #[inline(always)]
 pub fn group_min<const G: usize>(x: &[f32], out: &mut [f32]) {
+    group_fold::<G>(x, out, f32::MAX, f32::min);
+}
+
+/// Largest element of each group of `G` consecutive elements of `x`, as
+/// [`group_min`] (NaN-free input: the limiter's and compressor's levels).
+#[inline(always)]
+pub fn group_max<const G: usize>(x: &[f32], out: &mut [f32]) {
+    group_fold::<G>(x, out, f32::MIN, f32::max);
+}
+
+/// `op` (`f32::min` or `f32::max`) folded over each group of `G`
+/// consecutive elements of `x`, starting from `identity`.
+///
+/// For `G` a power of two up to 64 (the chain's 8 and 16), whole groups go
+/// 64 elements at a time through `log2 G` levels of pairwise results, each
+/// level half as long as the one before, in registers: element `i` of
+/// level `k` is the fold of `x[i·2^k..(i + 1)·2^k]`, so level `log2 G` is
+/// the groups' results. A third of the time of doubling-stride passes in
+/// memory (whose overlapping reloads miss store forwarding), and half that
+/// of folding each group alone. The rest folds each group.
+/// Always inlined: it runs inside the chain's AVX2 build.
+#[inline(always)]
+fn group_fold<const G: usize>(x: &[f32], out: &mut [f32], identity: f32, op: fn(f32, f32) -> f32) {
     const SPAN: usize = 64;
     let groups = x.len().div_ceil(G).min(out.len());
     let whole = (x.len() / G).min(groups);
-    if G.is_power_of_two() && G <= SPAN {
-        for (chunk, outs) in x[..whole * G]
-            .chunks(SPAN)
-            .zip(out[..whole].chunks_mut(SPAN / G))
+    let mut done = 0;
+    if G.is_power_of_two() && (2..=SPAN).contains(&G) {
+        let spans = whole * G / SPAN;
+        for (chunk, outs) in x[..spans * SPAN]
+            .chunks_exact(SPAN)
+            .zip(out.chunks_exact_mut(SPAN / G))
         {
-            let mut m = [f32::MAX; SPAN];
-            m[..chunk.len()].copy_from_slice(chunk);
-            let mut stride = 1;
-            while stride < G {
-                for i in 0..SPAN - stride {
-                    // `min`, not a compare-and-select that writes `m[i]`
-                    // conditionally: that becomes a masked store in AVX2
-                    // code (microcoded and very slow on AMD Zen).
-                    m[i] = m[i].min(m[i + stride]);
-                }
-                stride *= 2;
-            }
-            for (j, o) in outs.iter_mut().enumerate() {
-                *o = m[j * G];
-            }
+            let l1: [f32; 32] = pairs(chunk, op);
+            let l2: [f32; 16] = pairs(&l1, op);
+            let l3: [f32; 8] = pairs(&l2, op);
+            let l4: [f32; 4] = pairs(&l3, op);
+            let l5: [f32; 2] = pairs(&l4, op);
+            let l6: [f32; 1] = pairs(&l5, op);
+            let level: &[f32] = match G {
+                2 => &l1,
+                4 => &l2,
+                8 => &l3,
+                16 => &l4,
+                32 => &l5,
+                _ => &l6,
+            };
+            outs.copy_from_slice(&level[..SPAN / G]);
         }
-    } else {
-        for (o, g) in out[..whole].iter_mut().zip(x.chunks_exact(G.max(1))) {
-            *o = g.iter().fold(f32::MAX, |m, &v| m.min(v));
-        }
+        done = spans * SPAN / G;
+    }
+    for (o, g) in out[done..whole]
+        .iter_mut()
+        .zip(x[done * G..].chunks_exact(G.max(1)))
+    {
+        *o = g.iter().fold(identity, |m, &v| op(m, v));
     }
     if let (Some(o), Some(rest)) = (out.get_mut(whole), x.get(whole * G..)) {
         if whole < groups {
-            *o = rest.iter().fold(f32::MAX, |m, &v| m.min(v));
+            *o = rest.iter().fold(identity, |m, &v| op(m, v));
         }
     }
+}
+
+/// `out[i] = op(x[2i], x[2i + 1])`: one level of [`group_fold`] (zeros if
+/// `x` is short, which the callers rule out).
+#[inline(always)]
+fn pairs<const N: usize>(x: &[f32], op: fn(f32, f32) -> f32) -> [f32; N] {
+    let mut out = [0.0f32; N];
+    if let Some(x) = x.get(..2 * N) {
+        for (o, p) in out.iter_mut().zip(x.chunks_exact(2)) {
+            *o = op(p[0], p[1]);
+        }
+    }
+    out
 }
 
 /// Smallest element of `x` (`f32::MAX` for an empty slice), in independent
@@ -174,23 +208,27 @@ mod tests {
         assert_eq!(out, [-1.0, -4.0, 5.0, 0.0]);
     }
 
-    /// `group_min` against the plain definition, for the group sizes the
-    /// chain uses, lengths across the 64-frame spans, and short last groups.
+    /// `group_min` and `group_max` against the plain definition, for the
+    /// group sizes the chain uses, one other power of two, and lengths
+    /// that end mid-group and mid-span.
     #[test]
-    fn group_minima_match_the_definition() {
+    fn group_minima_and_maxima_match_the_definition() {
         let x: [f32; 300] = core::array::from_fn(|i| libm::sinf(i as f32 * 2.3) * (i % 7) as f32);
         for len in [0usize, 1, 7, 8, 9, 63, 64, 65, 128, 200, 256, 257, 300] {
             let x = &x[..len];
             fn check<const G: usize>(x: &[f32]) {
-                let mut got = [-1.0f32; 80];
-                group_min::<G>(x, &mut got);
+                let (mut lo, mut hi) = ([-1.0f32; 80], [-1.0f32; 80]);
+                group_min::<G>(x, &mut lo);
+                group_max::<G>(x, &mut hi);
                 let groups = x.len().div_ceil(G);
                 for (j, g) in x.chunks(G).enumerate() {
                     let want = g.iter().fold(f32::MAX, |m, &v| m.min(v));
-                    assert_eq!(got[j], want, "G {G}, {} frames, group {j}", x.len());
+                    assert_eq!(lo[j], want, "min G {G}, {} frames, group {j}", x.len());
+                    let want = g.iter().fold(f32::MIN, |m, &v| m.max(v));
+                    assert_eq!(hi[j], want, "max G {G}, {} frames, group {j}", x.len());
                 }
                 assert!(
-                    got[groups..].iter().all(|&v| v == -1.0),
+                    lo[groups..].iter().chain(&hi[groups..]).all(|&v| v == -1.0),
                     "G {G}: wrote past"
                 );
             }

@@ -24,7 +24,7 @@
 
 use super::envelope::{block_step, one_pole_coeff, Smoothed};
 use crate::params::{CompressorParams, Detector};
-use crate::units::{fast_db_to_amp, fast_log2, group_min};
+use crate::units::{fast_db_to_amp, fast_log2, group_max};
 
 /// Most frames one call to [`Compressor::process`] handles.
 pub const MAX_BLOCK: usize = 256;
@@ -188,11 +188,7 @@ impl Compressor {
                     }
                 }
                 let mut peaks = [0.0f32; GROUPS];
-                // Magnitudes are ≥ 0: the group maxima are minima of negatives.
-                for p in frame_level[..n].iter_mut() {
-                    *p = -*p;
-                }
-                group_min::<GROUP_FRAMES>(&frame_level[..n], &mut peaks);
+                group_max::<GROUP_FRAMES>(&frame_level[..n], &mut peaks);
                 for (l, &p) in level.iter_mut().zip(&peaks[..groups]) {
                     *l = (p * p).max(LEVEL_FLOOR);
                 }

@@ -45,7 +45,7 @@ use super::ring;
 use super::true_peak::TruePeakDetector;
 use crate::error::ConfigError;
 use crate::params::LimiterParams;
-use crate::units::{db_to_amp, group_min, max_of, min_of};
+use crate::units::{db_to_amp, group_max, max_of, min_of};
 
 /// Most frames one call to [`Limiter::process`] handles.
 pub const MAX_BLOCK: usize = 256;
@@ -637,14 +637,6 @@ impl<const C: usize> Limiter<C> {
         let mut mix = [0.0f32; MAX_BLOCK];
         let mix_now = self.mix.step_into(xfade, &mut mix[..n]);
 
-        let mut wanted = [1.0f32; MAX_BLOCK];
-        for (w, &p) in wanted[..n].iter_mut().zip(&peak[..n]) {
-            // A select, not a conditional store (masked in AVX2 code: slow
-            // on AMD Zen). `p` may be 0, where the quotient is unused.
-            let ratio = aim / p;
-            *w = if p > aim { ratio } else { 1.0 };
-        }
-
         let start = self.now;
         // In steady state (the common case) the ramp cannot change inside
         // this block: read one ramp length without the state machine.
@@ -668,7 +660,20 @@ impl<const C: usize> Limiter<C> {
             self.write_prefix(start, n, Q as u32);
             self.unity_frames = self.unity_frames.saturating_add(n as u32);
         } else {
-            self.hold_and_release(&wanted[..n]);
+            // The hold takes each group of frames as its smallest wanted
+            // gain `min(1, aim / p)`: that is `aim / max p` (division is
+            // monotonic), one division per group instead of per frame.
+            let groups = n.div_ceil(GROUP_FRAMES);
+            let mut wanted = [1.0f32; MAX_BLOCK / GROUP_FRAMES];
+            group_max::<GROUP_FRAMES>(&peak[..n], &mut wanted);
+            for w in wanted[..groups].iter_mut() {
+                // A select, not a conditional store (masked in AVX2 code:
+                // slow on AMD Zen). `p` may be 0: the quotient is unused.
+                let p = *w;
+                let ratio = aim / p;
+                *w = if p > aim { ratio } else { 1.0 };
+            }
+            self.hold_and_release(&wanted[..groups], n);
         }
 
         // 4. The ramp: an exact moving average of the released gain. Its
@@ -742,8 +747,10 @@ impl<const C: usize> Limiter<C> {
         }
     }
 
-    /// Steps 2 and 3 for one block of wanted gains, a group of
-    /// [`GROUP_FRAMES`] at a time, writing the released gain's prefix sums.
+    /// Steps 2 and 3 for one block of `frames` frames, a group of
+    /// [`GROUP_FRAMES`] at a time, writing the released gain's prefix sums;
+    /// `minima[j]` is group `j`'s smallest wanted gain (the last group may
+    /// be short).
     ///
     /// Each group enters the sliding-minimum deque as its smallest wanted
     /// gain, stamped with its last frame, and stays while any of its frames
@@ -754,17 +761,15 @@ impl<const C: usize> Limiter<C> {
     /// frame's released gain is at or below its own hold — the property the
     /// ramp's guarantee rests on.
     #[inline(always)]
-    fn hold_and_release(&mut self, wanted: &[f32]) {
+    fn hold_and_release(&mut self, minima: &[f32], frames: usize) {
         // A pending lookahead change widens the hold from this block on.
         let window = match (self.ramp, self.pending_ramp) {
             (Ramp::Steady(b), Some(new)) => b.max(new) + 2 * self.half_width,
             _ => self.hold_window(),
         };
         let mut at = self.now;
-        let mut minima = [1.0f32; MAX_BLOCK / GROUP_FRAMES];
-        group_min::<GROUP_FRAMES>(wanted, &mut minima);
-        for (group, &w) in wanted.chunks(GROUP_FRAMES).zip(&minima) {
-            let len = group.len() as u32;
+        for (j, &w) in minima.iter().enumerate() {
+            let len = (frames - j * GROUP_FRAMES).min(GROUP_FRAMES) as u32;
             let last = at.wrapping_add(len - 1) as u16;
             while self.dq_len > 0 {
                 let back = ((self.dq_head + self.dq_len - 1) & DQ_MASK) as usize;

@@ -47,7 +47,6 @@ use super::isa::Isa;
 use super::kweight::{KWeighting, PairStage};
 use super::true_peak::{self, TruePeakDetector};
 use crate::error::ConfigError;
-use crate::units::max_of;
 
 /// BS.1770-4 loudness offset: `L = -0.691 + 10 log10(Σ G_i z_i)`.
 const LUFS_OFFSET: f64 = -0.691;
@@ -535,21 +534,22 @@ impl<const C: usize> LoudnessMeter<C> {
         } else {
             f32::MAX
         };
-        let floor = if floor < window { floor } else { window };
+        // The caller wants reports above `floor`; the meter only the
+        // window's maximum, so above the window's peak so far.
+        let mut window = window;
         for (ch, p) in channels.iter().enumerate().take(self.channels) {
-            self.true_peak_detector.process_channel_in(
+            let m = self.true_peak_detector.process_channel_split_in(
                 &mut scratch.true_peak,
                 ch,
                 p,
                 reports,
                 floor,
+                window,
             );
+            window = if m > window { m } else { window };
         }
         if self.true_peak_enabled {
-            // Reports are magnitudes (never negative or NaN): a vectorized
-            // maximum, not a serial chain of compares.
-            let m = max_of(reports);
-            let tp = self.true_peak_window.max(sp).max(m);
+            let tp = self.true_peak_window.max(sp).max(window);
             self.true_peak_window = tp;
             self.true_peak = self.true_peak.max(tp);
         }

@@ -636,9 +636,9 @@ impl<const C: usize> TruePeakDetector<C> {
     /// For channel `ch`: for each `n`, `out[n] = max(out[n], v_n)` where
     /// `v_n` is the true-peak magnitude (max |interpolated|, including the
     /// sample itself) of the interval ending at delayed frame `n`. Where
-    /// `v_n <= floor` the value written may be any value `<= floor` (here:
-    /// the delayed sample's magnitude, or the interval's largest
-    /// oversampled point), which lets quiet passages skip work.
+    /// `v_n <= floor` the value merged may be any value `<= floor` (here:
+    /// nothing at all, or the interval's largest oversampled point), which
+    /// lets quiet passages skip work.
     ///
     /// All of `input` is consumed even if `out` is shorter (the extra
     /// reports are dropped); an out-of-range `ch` does nothing.
@@ -663,18 +663,31 @@ impl<const C: usize> TruePeakDetector<C> {
         out: &mut [f32],
         floor: f32,
     ) {
-        let mut offset = 0;
-        self.run(scratch, ch, input, floor, false, |peaks| {
-            if let Some(o) = out.get_mut(offset..) {
-                for (o, &p) in o.iter_mut().zip(peaks) {
-                    // `max`, not a compare-and-select on `*o`, which the
-                    // compiler makes a conditional (in AVX2: masked, very
-                    // slow on AMD Zen) store.
-                    *o = o.max(p);
-                }
-            }
-            offset += peaks.len();
-        });
+        self.run(scratch, ch, input, Some(out), floor, floor);
+    }
+
+    /// Both at once, for a caller with two uses of one detector (the chain:
+    /// the limiter wants per-frame reports above its floor, the meter only
+    /// the window's maximum): merges the reports above `frame_floor` into
+    /// `out` as [`process_channel_in`](Self::process_channel_in) does, and
+    /// returns the largest report if it exceeds `max_floor` (else a value
+    /// `<= max_floor`). Cheaper than one pass at the lower floor: frames
+    /// between the floors are refined only while they can still beat the
+    /// maximum.
+    ///
+    /// # Realtime
+    /// As [`process_channel`](Self::process_channel).
+    #[inline(always)]
+    pub fn process_channel_split_in(
+        &mut self,
+        scratch: &mut Scratch,
+        ch: usize,
+        input: &[f32],
+        out: &mut [f32],
+        frame_floor: f32,
+        max_floor: f32,
+    ) -> f32 {
+        self.run(scratch, ch, input, Some(out), frame_floor, max_floor)
     }
 
     /// The largest report [`process_channel`](Self::process_channel) would
@@ -687,37 +700,36 @@ impl<const C: usize> TruePeakDetector<C> {
     /// As [`process_channel`](Self::process_channel).
     #[inline(always)]
     pub fn process_channel_max(&mut self, ch: usize, input: &[f32], floor: f32) -> f32 {
-        let mut peak = 0.0f32;
-        self.run(&mut Scratch::new(), ch, input, floor, true, |m| {
-            let m = m.first().copied().unwrap_or(0.0);
-            peak = if m > peak { m } else { peak };
-        });
-        peak
+        self.run(&mut Scratch::new(), ch, input, None, f32::INFINITY, floor)
     }
 
-    /// Feeds `input` through channel `ch` chunk by chunk, handing each
-    /// chunk's per-frame reports to `emit`. With `max_only`, `emit` gets just
-    /// the chunk's largest report, and the floor follows the largest report
-    /// so far (what cannot beat the maximum may be skipped).
+    /// Feeds `input` through channel `ch` chunk by chunk. Reports above
+    /// `frame_floor` are merged into `out` (if given); returns the largest
+    /// report if it is above `max_floor`, else a value `<= max_floor`. What
+    /// can beat neither floor, nor the maximum found so far, is skipped.
     #[inline(always)]
     fn run(
         &mut self,
         s: &mut Scratch,
         ch: usize,
         input: &[f32],
-        floor: f32,
-        max_only: bool,
-        mut emit: impl FnMut(&[f32]),
-    ) {
+        mut out: Option<&mut [f32]>,
+        frame_floor: f32,
+        max_floor: f32,
+    ) -> f32 {
         let Some(history) = self.history.get_mut(ch) else {
-            return;
+            return 0.0;
         };
         if ch >= self.channels || input.is_empty() {
-            return;
+            return 0.0;
         }
+        // NaN or negative floors ask for everything.
+        let frame_floor = if frame_floor >= 0.0 { frame_floor } else { 0.0 };
+        let max_floor = if max_floor >= 0.0 { max_floor } else { 0.0 };
         let design = self.design;
         let t0 = HIST - self.latency;
-        let mut floor = floor;
+        let mut best = 0.0f32;
+        let mut offset = 0;
         let mut peaks = [0.0f32; CHUNK];
         for chunk in input.chunks(CHUNK) {
             let n = chunk.len();
@@ -725,6 +737,13 @@ impl<const C: usize> TruePeakDetector<C> {
             for (d, &x) in s.input[HIST..HIST + n].iter_mut().zip(chunk) {
                 *d = sanitize(x);
             }
+            // Reports at or below both of these are wanted by nobody.
+            let max_target = if best > max_floor { best } else { max_floor };
+            let floor = if frame_floor < max_target {
+                frame_floor
+            } else {
+                max_target
+            };
             let input_max = max_abs(&s.input[..HIST + n]);
             let mut skip = input_max * self.bound_gain <= floor;
             if !skip {
@@ -744,40 +763,41 @@ impl<const C: usize> TruePeakDetector<C> {
                     None => Self::points_2x(&design, t0, n, s),
                 }
             }
-            let m = if skip {
-                for (p, x) in peaks[..n].iter_mut().zip(&s.input[t0..t0 + n]) {
-                    *p = x.abs();
-                }
-                max_abs(&peaks[..n])
-            } else {
-                match design.quarter {
+            if !skip {
+                let (m, emit) = match design.quarter {
                     Some(q) => Self::finish(
                         Self::around_4x(q.len() / 2, t0, n, s),
                         n,
-                        floor,
-                        max_only,
+                        frame_floor,
+                        max_target,
                         &mut peaks,
                         Self::refine_all_4x,
                     ),
                     None => Self::finish(
                         Self::around_2x(t0, n, s),
                         n,
-                        floor,
-                        max_only,
+                        frame_floor,
+                        max_target,
                         &mut peaks,
                         Self::refine_all_2x,
                     ),
+                };
+                best = if m > best { m } else { best };
+                if let (true, Some(o)) = (emit, out.as_deref_mut()) {
+                    if let Some(o) = o.get_mut(offset..) {
+                        for (o, &p) in o.iter_mut().zip(&peaks[..n]) {
+                            // `max`, not a compare-and-select on `*o`, which
+                            // the compiler makes a conditional (in AVX2:
+                            // masked, very slow on AMD Zen) store.
+                            *o = o.max(p);
+                        }
+                    }
                 }
-            };
-            if max_only {
-                // Only the maximum is wanted: what cannot beat it may skip.
-                floor = if m > floor { m } else { floor };
-                emit(&[m]);
-            } else {
-                emit(&peaks[..n]);
             }
+            offset += n;
             history.copy_from_slice(&s.input[n..n + HIST]);
         }
+        best
     }
 
     /// 2×: `mid(t)` (half-way from `x[t]` to `x[t + 1]`) for
@@ -841,30 +861,31 @@ impl<const C: usize> TruePeakDetector<C> {
     /// Reports of one chunk from its oversampled points (`S` slices: the
     /// `S - 2` points of each interval and a neighbour each side).
     ///
-    /// A branch-free pass computes per frame the largest point (`raw`) and a
-    /// division-free bound on the refined value, `max p + ⅛|left - right|`
-    /// (the parabola's correction is `⅛ e²/den` with `|e| <= den`). Only
-    /// frames whose bound beats what matters (`floor`, and for `max_only`
-    /// also the best so far) get the exact refinement; the rest report
-    /// `raw`, which is then `<= floor` or cannot change the maximum. When
-    /// most frames need refining, one vectorized pass does them all.
+    /// A branch-free pass computes per frame the largest point (`raw`, never
+    /// above the frame's true peak) and a division-free bound on the refined
+    /// value, `max p + ⅛|left - right|` (the parabola's correction is
+    /// `⅛ e²/den` with `|e| <= den`). Only frames whose bound beats what
+    /// matters get the exact refinement: `frame_floor` for the per-frame
+    /// reports, and `max_target` and then the best found for the maximum.
+    /// When most frames need refining, one vectorized pass does them all.
     ///
-    /// Writes per-frame reports to `peaks` unless `max_only`; returns the
-    /// chunk's largest report (or a value `<= floor` if all are).
+    /// Returns the chunk's largest report (exact if above `max_target`, else
+    /// at most `max_target`) and whether `peaks[..n]` holds reports to merge
+    /// (exact wherever above `frame_floor`, never above the true peaks).
     #[inline(always)]
     fn finish<const S: usize>(
         points: [&[f32]; S],
         n: usize,
-        floor: f32,
-        max_only: bool,
+        frame_floor: f32,
+        max_target: f32,
         peaks: &mut [f32; CHUNK],
         refine_all: fn([&[f32]; S], &mut [f32]),
-    ) -> f32 {
+    ) -> (f32, bool) {
         let points = points.map(|p| p.get(..n).unwrap_or(&[]));
-        if !max_only && floor <= 0.0 {
+        if frame_floor <= 0.0 {
             // Every frame matters: skip the bounds.
             refine_all(points, &mut peaks[..n]);
-            return max_abs(&peaks[..n]);
+            return (max_abs(&peaks[..n]), true);
         }
         let mut raw = [0.0f32; CHUNK];
         let mut bound = [0.0f32; CHUNK];
@@ -898,7 +919,10 @@ impl<const C: usize> TruePeakDetector<C> {
                 }
             }
             rc.copy_from_slice(&top);
-            bc.copy_from_slice(&ub);
+            // Margin for rounding in the exact refinement.
+            for (b, &u) in bc.iter_mut().zip(&ub) {
+                *b = u * (1.0 + 1e-6);
+            }
         }
         for k in whole..n {
             let (mut top, mut ub) = (0.0f32, 0.0f32);
@@ -910,54 +934,59 @@ impl<const C: usize> TruePeakDetector<C> {
                 ub = if u > ub { u } else { ub };
             }
             raw_n[k] = top;
-            bound_n[k] = ub;
-        }
-        for b in bound_n.iter_mut() {
-            // Margin for rounding in the exact refinement.
-            *b *= 1.0 + 1e-6;
+            bound_n[k] = ub * (1.0 + 1e-6);
         }
         // All values are non-negative, so `max_abs` is their (vectorized)
         // maximum.
-        let top = max_abs(raw_n);
         let most = max_abs(bound_n);
+        let per_frame = most > frame_floor;
+        if !per_frame && most <= max_target {
+            // Nothing here can matter to anyone.
+            return (0.0, false);
+        }
         let at = |k: usize| -> f32 {
             Self::refine_at::<S>(core::array::from_fn(|i| points[i][k].abs()))
         };
-        if max_only {
-            let mut best = top;
-            let target = if best > floor { best } else { floor };
-            if most <= target {
-                return best;
-            }
-            if bound[..n].iter().filter(|&&b| b > target).count() * 4 > n {
-                // Dense candidates (loud, noise-like chunks): refining all
-                // frames branch-free beats picking them out one by one.
+        let mut best = if per_frame {
+            let busy = bound[..n].iter().filter(|&&b| b > frame_floor).count();
+            if busy * 4 > n {
+                // Dense (loud, noise-like chunks): refining all frames
+                // branch-free beats picking them out one by one, and the
+                // maximum is then exact too.
                 refine_all(points, &mut peaks[..n]);
-                return max_abs(&peaks[..n]);
+                return (max_abs(&peaks[..n]), true);
             }
-            for (k, &b) in bound[..n].iter().enumerate() {
-                let threshold = if best > floor { best } else { floor };
-                if b > threshold {
-                    let v = at(k);
-                    best = if v > best { v } else { best };
-                }
-            }
-            return best;
-        }
-        let busy = bound[..n].iter().filter(|&&b| b > floor).count();
-        if busy * 4 > n {
-            refine_all(points, &mut peaks[..n]);
-        } else {
             peaks[..n].copy_from_slice(&raw[..n]);
             for (k, &b) in bound[..n].iter().enumerate() {
-                if b > floor {
+                if b > frame_floor {
                     if let Some(p) = peaks.get_mut(k) {
                         *p = at(k);
                     }
                 }
             }
+            max_abs(&peaks[..n])
+        } else {
+            max_abs(&raw[..n])
+        };
+        // The maximum: frames whose bound can still beat the best so far.
+        let target = if best > max_target { best } else { max_target };
+        if most > target {
+            if bound[..n].iter().filter(|&&b| b > target).count() * 4 > n {
+                refine_all(points, &mut peaks[..n]);
+                return (max_abs(&peaks[..n]), per_frame);
+            }
+            for (k, &b) in bound[..n].iter().enumerate() {
+                let threshold = if best > max_target { best } else { max_target };
+                if b > threshold {
+                    let v = at(k);
+                    best = if v > best { v } else { best };
+                    if let (true, Some(p)) = (per_frame, peaks.get_mut(k)) {
+                        *p = v;
+                    }
+                }
+            }
         }
-        top
+        (best, per_frame)
     }
 
     /// [`refine_at`](Self::refine_at) for every frame of a 2× chunk,
@@ -1191,8 +1220,8 @@ mod tests {
     }
 
     /// At 4×, a chunk whose input bound passes the floor but whose 2×
-    /// stream cannot reach it stops after the mid-points: its reports are
-    /// the delayed sample magnitudes, not refined peaks.
+    /// stream cannot reach it stops after the mid-points, and merges
+    /// nothing: the output keeps what it had.
     #[test]
     fn the_two_times_stream_bound_skips_what_the_input_bound_cannot() {
         for fs in [44_100u32, 48_000] {
@@ -1206,18 +1235,60 @@ mod tests {
             let x: [f32; 640] = core::array::from_fn(|i| {
                 amp * libm::sinf(i as f32 * 2.0 * core::f32::consts::PI * 997.0 / fs as f32)
             });
-            let mut skipped = [0.0f32; 640];
+            let mut skipped = [0.25f32; 640];
             d.process_channel(0, &x, &mut skipped, floor);
+            assert!(skipped.iter().all(|&v| v == 0.25), "{fs}");
             let mut full = [0.0f32; 640];
             TruePeakDetector::<1>::new(fs, 1)
                 .unwrap()
                 .process_channel(0, &x, &mut full, 0.0);
-            let lat = d.latency_frames();
-            for i in lat..640 {
-                assert_eq!(skipped[i], x[i - lat].abs(), "{fs} frame {i}");
+            // Full work finds the tone's peaks, over what was left.
+            assert!(full.iter().any(|&v| v > 0.29), "{fs}");
+        }
+    }
+
+    /// The split pass: per-frame reports exact above one floor, the
+    /// maximum exact above another, whichever is lower.
+    #[test]
+    fn split_floors_keep_both_answers_exact() {
+        for fs in SUPPORTED_RATES_HZ {
+            let x: [f32; 3000] = bursty_noise(fs as u64 + 11);
+            let mut full = [0.0f32; 3000];
+            TruePeakDetector::<1>::new(fs, 1)
+                .unwrap()
+                .process_channel(0, &x, &mut full, 0.0);
+            let max = full.iter().fold(0.0f32, |m, &v| m.max(v));
+            for (frame_floor, max_floor) in [(0.05f32, 0.8f32), (0.8, 0.05), (0.3, 0.3), (2.0, 0.0)]
+            {
+                let mut d = TruePeakDetector::<1>::new(fs, 1).unwrap();
+                let mut out = [0.0f32; 3000];
+                let mut m = 0.0f32;
+                // In pieces, as the meter calls it, with the maximum's floor
+                // following what was found.
+                for (x, o) in x.chunks(256).zip(out.chunks_mut(256)) {
+                    let got = d.process_channel_split_in(
+                        &mut Scratch::new(),
+                        0,
+                        x,
+                        o,
+                        frame_floor,
+                        max_floor.max(m),
+                    );
+                    m = m.max(got);
+                }
+                for (&a, &b) in full.iter().zip(&out) {
+                    if a > frame_floor {
+                        assert_eq!(a, b, "{fs} {frame_floor}/{max_floor}");
+                    } else {
+                        assert!(b <= frame_floor && b <= a, "{fs}: {b} for {a}");
+                    }
+                }
+                if max > max_floor {
+                    assert_eq!(m, max, "{fs} {frame_floor}/{max_floor}");
+                } else {
+                    assert!(m <= max_floor, "{fs}");
+                }
             }
-            // Full work refines between samples: the reports differ.
-            assert!(full[lat..].iter().zip(&skipped[lat..]).any(|(a, b)| a > b));
         }
     }
 
