@@ -657,7 +657,7 @@ impl<const C: usize> Limiter<C> {
             self.dq_len = 1;
             self.dq_value[self.dq_head as usize] = 1.0;
             self.dq_index[self.dq_head as usize] = start.wrapping_add(n as u32 - 1) as u16;
-            self.write_prefix(start, n, Q as u32);
+            self.write_prefix_unity(start, n);
             self.unity_frames = self.unity_frames.saturating_add(n as u32);
         } else {
             // The hold takes each group of frames as its smallest wanted
@@ -686,13 +686,18 @@ impl<const C: usize> Limiter<C> {
         match steady {
             Some(_) if unity => gain[..n].fill(1.0),
             Some(b) => {
-                let lag = self.ramp_max - b;
+                // The window sums' two ends as contiguous runs of the ring
+                // (not a masked index per frame), so the loop vectorizes.
                 let scale = 1.0 / (Q * b as f32);
-                for (i, g) in gain[..n].iter_mut().enumerate() {
-                    let end = start.wrapping_add(i as u32).wrapping_sub(lag);
-                    let sum = self.prefix[(end & MASK) as usize]
-                        .wrapping_sub(self.prefix[(end.wrapping_sub(b) & MASK) as usize]);
-                    *g = sum as f32 * scale;
+                let end = start.wrapping_sub(self.ramp_max - b);
+                let (mut hi, mut lo) = ([0u32; MAX_BLOCK], [0u32; MAX_BLOCK]);
+                ring::read(&self.prefix, end, &mut hi[..n]);
+                ring::read(&self.prefix, end.wrapping_sub(b), &mut lo[..n]);
+                for ((g, &h), &l) in gain[..n].iter_mut().zip(&hi[..n]).zip(&lo[..n]) {
+                    // A window's sum is below 2^31 (Q20 · 512 frames), so
+                    // the signed conversion (a vector instruction; the
+                    // unsigned one is not) gives the same value.
+                    *g = h.wrapping_sub(l) as i32 as f32 * scale;
                 }
             }
             None => {
@@ -768,6 +773,7 @@ impl<const C: usize> Limiter<C> {
             _ => self.hold_window(),
         };
         let mut at = self.now;
+        let mut step = [0u32; MAX_BLOCK / GROUP_FRAMES];
         for (j, &w) in minima.iter().enumerate() {
             let len = (frames - j * GROUP_FRAMES).min(GROUP_FRAMES) as u32;
             let last = at.wrapping_add(len - 1) as u16;
@@ -813,7 +819,7 @@ impl<const C: usize> Limiter<C> {
                 }
             };
             let q = (self.released.clamp(0.0, 1.0) * Q) as u32;
-            self.write_prefix(at, len as usize, q);
+            step[j] = q;
             self.unity_frames = if q == Q as u32 {
                 self.unity_frames.saturating_add(len)
             } else {
@@ -821,16 +827,48 @@ impl<const C: usize> Limiter<C> {
             };
             at = at.wrapping_add(len);
         }
+        self.write_prefix(self.now, frames, &step[..minima.len()]);
     }
 
-    /// Prefix sums for `len` frames from frame `at`, each adding `q`.
-    #[inline]
-    fn write_prefix(&mut self, at: u32, len: usize, q: u32) {
-        let base = self.prefix[(at.wrapping_sub(1) & MASK) as usize];
-        for i in 0..len as u32 {
-            let t = at.wrapping_add(i);
-            self.prefix[(t & MASK) as usize] = base.wrapping_add(q.wrapping_mul(i + 1));
+    /// Prefix sums for `frames` frames from frame `at` of unity gain,
+    /// straight into the ring's (at most two) contiguous runs.
+    #[inline(always)]
+    fn write_prefix_unity(&mut self, at: u32, frames: usize) {
+        let mut base = self.prefix[(at.wrapping_sub(1) & MASK) as usize];
+        let from = (at & MASK) as usize;
+        let first = frames.min(RING - from);
+        for run in [from..from + first, 0..frames.min(RING) - first] {
+            for (i, s) in self.prefix[run].iter_mut().enumerate() {
+                *s = base.wrapping_add((Q as u32).wrapping_mul(i as u32 + 1));
+            }
+            base = base.wrapping_add((Q as u32).wrapping_mul(first as u32));
         }
+    }
+
+    /// Prefix sums for `frames` frames from frame `at`, frame `i` adding
+    /// `step[i / GROUP_FRAMES]` (the released gain in Q20), built in a
+    /// block and written to the ring in at most two copies.
+    #[inline(always)]
+    fn write_prefix(&mut self, at: u32, frames: usize, step: &[u32]) {
+        let frames = frames.min(MAX_BLOCK);
+        let mut base = self.prefix[(at.wrapping_sub(1) & MASK) as usize];
+        let mut sums = [0u32; MAX_BLOCK];
+        // Whole groups as fixed-length loops (one vector multiply-add
+        // each), then the short one.
+        let whole = frames / GROUP_FRAMES * GROUP_FRAMES;
+        let mut steps = step.iter();
+        for group in sums[..whole].chunks_exact_mut(GROUP_FRAMES) {
+            let q = steps.next().copied().unwrap_or(0);
+            for (i, s) in group.iter_mut().enumerate() {
+                *s = base.wrapping_add(q.wrapping_mul(i as u32 + 1));
+            }
+            base = base.wrapping_add(q.wrapping_mul(GROUP_FRAMES as u32));
+        }
+        let q = steps.next().copied().unwrap_or(0);
+        for (i, s) in sums[whole..frames].iter_mut().enumerate() {
+            *s = base.wrapping_add(q.wrapping_mul(i as u32 + 1));
+        }
+        ring::write(&mut self.prefix, at, &sums[..frames]);
     }
 
     #[inline]

@@ -1,4 +1,4 @@
-//! Sample rings with power-of-two capacity, written and read a block at a
+//! Sample (and prefix-sum) rings with power-of-two capacity, written and read a block at a
 //! time as at most two contiguous copies (instead of one masked index per
 //! sample), so delay lines move audio at memory speed.
 //!
@@ -9,7 +9,7 @@
 
 /// Writes `src` into `ring` starting at position `pos`.
 #[inline]
-pub fn write(ring: &mut [f32], pos: u32, src: &[f32]) {
+pub fn write<T: Copy>(ring: &mut [T], pos: u32, src: &[T]) {
     let len = ring.len();
     debug_assert!(len.is_power_of_two());
     if len == 0 {
@@ -33,7 +33,7 @@ pub fn write(ring: &mut [f32], pos: u32, src: &[f32]) {
 
 /// Fills `dst` from `ring` starting at position `pos`.
 #[inline]
-pub fn read(ring: &[f32], pos: u32, dst: &mut [f32]) {
+pub fn read<T: Copy>(ring: &[T], pos: u32, dst: &mut [T]) {
     let len = ring.len();
     debug_assert!(len.is_power_of_two());
     if len == 0 {

@@ -744,8 +744,16 @@ impl<const C: usize> TruePeakDetector<C> {
             } else {
                 max_target
             };
-            let input_max = max_abs(&s.input[..HIST + n]);
-            let mut skip = input_max * self.bound_gain <= floor;
+            // With a zero floor (every report wanted: the limiter on loud
+            // material) only silence could skip, and silence is cheap
+            // anyway: no bounds to compute.
+            let bounded = floor > 0.0;
+            let input_max = if bounded {
+                max_abs(&s.input[..HIST + n])
+            } else {
+                f32::MAX
+            };
+            let mut skip = bounded && input_max * self.bound_gain <= floor;
             if !skip {
                 match design.quarter {
                     Some(q) => {
@@ -754,8 +762,9 @@ impl<const C: usize> TruePeakDetector<C> {
                         // stream, so its largest magnitude bounds them much
                         // more tightly than the input's alone: most chunks
                         // that pass the first test stop here.
-                        let stream_max = input_max.max(max_abs(&s.mid[..mids]));
-                        skip = stream_max * self.quarter_bound_gain <= floor;
+                        skip = bounded
+                            && input_max.max(max_abs(&s.mid[..mids])) * self.quarter_bound_gain
+                                <= floor;
                         if !skip {
                             Self::quarters_4x(&self.quarter_even, &self.quarter_odd, n, s);
                         }
