@@ -896,6 +896,16 @@ impl<const C: usize> TruePeakDetector<C> {
             refine_all(points, &mut peaks[..n]);
             return (max_abs(&peaks[..n]), true);
         }
+        // Most chunks of loud material matter to nobody (their bound beats
+        // neither floor): find that out with a reduction alone, no stores.
+        let wanted = if frame_floor < max_target {
+            frame_floor
+        } else {
+            max_target
+        };
+        if Self::most_bound(&points, n) * (1.0 + 1e-6) <= wanted {
+            return (0.0, false);
+        }
         let mut raw = [0.0f32; CHUNK];
         let mut bound = [0.0f32; CHUNK];
         let (raw_n, bound_n) = (&mut raw[..n], &mut bound[..n]);
@@ -996,6 +1006,41 @@ impl<const C: usize> TruePeakDetector<C> {
             }
         }
         (best, per_frame)
+    }
+
+    /// The largest per-frame refinement bound of a chunk (what `finish`
+    /// computes per frame, before its rounding margin), as one reduction.
+    #[inline(always)]
+    fn most_bound<const S: usize>(points: &[&[f32]; S], n: usize) -> f32 {
+        let mut ub = [0.0f32; LANES];
+        let whole = n / LANES * LANES;
+        for k0 in (0..whole).step_by(LANES) {
+            for w in points.windows(3) {
+                let (Some(left), Some(mid), Some(right)) = (
+                    w[0].get(k0..k0 + LANES),
+                    w[1].get(k0..k0 + LANES),
+                    w[2].get(k0..k0 + LANES),
+                ) else {
+                    continue;
+                };
+                for j in 0..LANES {
+                    let u = mid[j].abs() + 0.125 * (left[j].abs() - right[j].abs()).abs();
+                    ub[j] = if u > ub[j] { u } else { ub[j] };
+                }
+            }
+        }
+        let mut most = 0.0f32;
+        for k in whole..n {
+            for w in points.windows(3) {
+                let at = |p: &[f32]| p.get(k).map_or(0.0, |v| v.abs());
+                let u = at(w[1]) + 0.125 * (at(w[0]) - at(w[2])).abs();
+                most = if u > most { u } else { most };
+            }
+        }
+        for &u in ub.iter() {
+            most = if u > most { u } else { most };
+        }
+        most
     }
 
     /// [`refine_at`](Self::refine_at) for every frame of a 2× chunk,
