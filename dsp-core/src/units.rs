@@ -94,7 +94,8 @@ pub fn max_of(x: &[f32]) -> f32 {
 
 /// Smallest element of each group of `G` consecutive elements of `x`
 /// (the last group may be short), written to `out[j]`; `out` entries past
-/// the last group are left alone. See [`group_fold`] for how.
+/// the last group are left alone. Whole groups of a power-of-two size up
+/// to 64 fold through levels of pairwise results in registers.
 #[inline(always)]
 pub fn group_min<const G: usize>(x: &[f32], out: &mut [f32]) {
     group_fold::<G>(x, out, f32::MAX, f32::min);

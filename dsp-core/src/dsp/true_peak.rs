@@ -18,17 +18,19 @@
 //!   including the sample at `m` itself, so it is never below the sample
 //!   peak. Reports are merged into the caller's buffer with `max`, which
 //!   lets one buffer collect all channels (a linked sidechain).
-//! * Work skipping: a chunk whose input bound (`max |x|` over everything
-//!   the chunk depends on, times the interpolators' largest L1 norm, times
-//!   the refinement's 1.125 headroom) does not exceed the caller's `floor`
-//!   reports its delayed sample magnitudes instead. That value is never
-//!   above the true peak, and the true peak is never above `floor`, so
-//!   reports above `floor` do not change. At 4×, a chunk that passes this
-//!   test gets a second, tighter one after the first stage: the largest
-//!   magnitude of the 2× stream (input and mid-points) times the quarter
-//!   interpolator's L1 norm and the headroom. Likewise a frame whose
-//!   division-free refinement bound is `<= floor` reports its largest
-//!   oversampled point without refining.
+//! * Work skipping: reports at or below the caller's `floor` may be any
+//!   value at or below it. A chunk whose input bound (`max |x|` over
+//!   everything the chunk depends on, times the interpolators' largest L1
+//!   norm, times the refinement's 1.125 headroom) does not exceed `floor`
+//!   merges nothing. At 4×, a chunk that passes this test gets a second,
+//!   tighter one after the first stage: the largest magnitude of the 2×
+//!   stream (input and mid-points) times the quarter interpolator's L1 norm
+//!   and the headroom. Then a chunk whose largest division-free refinement
+//!   bound is `<= floor` merges nothing, and a frame whose bound is
+//!   `<= floor` reports its largest oversampled point (never above its true
+//!   peak) without refining. A caller with two uses, per-frame reports
+//!   above one floor and the maximum above another, gets both from one pass
+//!   ([`TruePeakDetector::process_channel_split_in`]).
 //! * Robustness: any block length works (including 0); NaN and ±∞ input
 //!   count as 0, finite input is clamped to ±1e30, so output is finite.
 //!
