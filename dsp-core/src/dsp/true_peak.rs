@@ -911,34 +911,13 @@ impl<const C: usize> TruePeakDetector<C> {
         let mut raw = [0.0f32; CHUNK];
         let mut bound = [0.0f32; CHUNK];
         let (raw_n, bound_n) = (&mut raw[..n], &mut bound[..n]);
-        // Eight frames at a time with the maxima in registers: a
-        // compare-and-select on a value in memory would become a
-        // conditional store (in AVX2 code a masked store, microcoded and
-        // very slow on AMD Zen), and `f32::max` costs several instructions
-        // on SSE2.
         let whole = n / LANES * LANES;
         for (c, (rc, bc)) in raw_n[..whole]
             .chunks_exact_mut(LANES)
             .zip(bound_n[..whole].chunks_exact_mut(LANES))
             .enumerate()
         {
-            let k0 = c * LANES;
-            let (mut top, mut ub) = ([0.0f32; LANES], [0.0f32; LANES]);
-            for w in points.windows(3) {
-                let (Some(left), Some(mid), Some(right)) = (
-                    w[0].get(k0..k0 + LANES),
-                    w[1].get(k0..k0 + LANES),
-                    w[2].get(k0..k0 + LANES),
-                ) else {
-                    continue;
-                };
-                for j in 0..LANES {
-                    let m = mid[j].abs();
-                    let u = m + 0.125 * (left[j].abs() - right[j].abs()).abs();
-                    top[j] = if m > top[j] { m } else { top[j] };
-                    ub[j] = if u > ub[j] { u } else { ub[j] };
-                }
-            }
+            let (top, ub) = Self::lane_bounds(&points, c * LANES);
             rc.copy_from_slice(&top);
             // Margin for rounding in the exact refinement.
             for (b, &u) in bc.iter_mut().zip(&ub) {
@@ -946,14 +925,7 @@ impl<const C: usize> TruePeakDetector<C> {
             }
         }
         for k in whole..n {
-            let (mut top, mut ub) = (0.0f32, 0.0f32);
-            for w in points.windows(3) {
-                let at = |p: &[f32]| p.get(k).map_or(0.0, |v| v.abs());
-                let m = at(w[1]);
-                let u = m + 0.125 * (at(w[0]) - at(w[2])).abs();
-                top = if m > top { m } else { top };
-                ub = if u > ub { u } else { ub };
-            }
+            let (top, ub) = Self::frame_bounds(&points, k);
             raw_n[k] = top;
             bound_n[k] = ub * (1.0 + 1e-6);
         }
@@ -1014,35 +986,69 @@ impl<const C: usize> TruePeakDetector<C> {
     /// computes per frame, before its rounding margin), as one reduction.
     #[inline(always)]
     fn most_bound<const S: usize>(points: &[&[f32]; S], n: usize) -> f32 {
-        let mut ub = [0.0f32; LANES];
+        let mut most = [0.0f32; LANES];
         let whole = n / LANES * LANES;
         for k0 in (0..whole).step_by(LANES) {
-            for w in points.windows(3) {
-                let (Some(left), Some(mid), Some(right)) = (
-                    w[0].get(k0..k0 + LANES),
-                    w[1].get(k0..k0 + LANES),
-                    w[2].get(k0..k0 + LANES),
-                ) else {
-                    continue;
-                };
-                for j in 0..LANES {
-                    let u = mid[j].abs() + 0.125 * (left[j].abs() - right[j].abs()).abs();
-                    ub[j] = if u > ub[j] { u } else { ub[j] };
-                }
+            let (_, ub) = Self::lane_bounds(points, k0);
+            for (m, &u) in most.iter_mut().zip(&ub) {
+                *m = if u > *m { u } else { *m };
             }
         }
-        let mut most = 0.0f32;
+        let mut m = 0.0f32;
         for k in whole..n {
-            for w in points.windows(3) {
-                let at = |p: &[f32]| p.get(k).map_or(0.0, |v| v.abs());
-                let u = at(w[1]) + 0.125 * (at(w[0]) - at(w[2])).abs();
-                most = if u > most { u } else { most };
+            let (_, u) = Self::frame_bounds(points, k);
+            m = if u > m { u } else { m };
+        }
+        for &u in most.iter() {
+            m = if u > m { u } else { m };
+        }
+        m
+    }
+
+    /// For the eight frames from `k0`: each interval's largest point
+    /// (`raw`) and the division-free bound on its refinement,
+    /// `max (p + ⅛|left - right|)`, before the rounding margin.
+    ///
+    /// The maxima stay in registers: a compare-and-select on a value in
+    /// memory would become a conditional store (in AVX2 code a masked
+    /// store, microcoded and very slow on AMD Zen), and `f32::max` costs
+    /// several instructions on SSE2.
+    #[inline(always)]
+    fn lane_bounds<const S: usize>(
+        points: &[&[f32]; S],
+        k0: usize,
+    ) -> ([f32; LANES], [f32; LANES]) {
+        let (mut top, mut ub) = ([0.0f32; LANES], [0.0f32; LANES]);
+        for w in points.windows(3) {
+            let (Some(left), Some(mid), Some(right)) = (
+                w[0].get(k0..k0 + LANES),
+                w[1].get(k0..k0 + LANES),
+                w[2].get(k0..k0 + LANES),
+            ) else {
+                continue;
+            };
+            for j in 0..LANES {
+                let m = mid[j].abs();
+                let u = m + 0.125 * (left[j].abs() - right[j].abs()).abs();
+                top[j] = if m > top[j] { m } else { top[j] };
+                ub[j] = if u > ub[j] { u } else { ub[j] };
             }
         }
-        for &u in ub.iter() {
-            most = if u > most { u } else { most };
+        (top, ub)
+    }
+
+    /// [`lane_bounds`](Self::lane_bounds) for the one frame `k`.
+    #[inline(always)]
+    fn frame_bounds<const S: usize>(points: &[&[f32]; S], k: usize) -> (f32, f32) {
+        let (mut top, mut ub) = (0.0f32, 0.0f32);
+        for w in points.windows(3) {
+            let at = |p: &[f32]| p.get(k).map_or(0.0, |v| v.abs());
+            let m = at(w[1]);
+            let u = m + 0.125 * (at(w[0]) - at(w[2])).abs();
+            top = if m > top { m } else { top };
+            ub = if u > ub { u } else { ub };
         }
-        most
+        (top, ub)
     }
 
     /// [`refine_at`](Self::refine_at) for every frame of a 2× chunk,
