@@ -831,7 +831,10 @@ impl<const C: usize> Limiter<C> {
     }
 
     /// Prefix sums for `frames` frames from frame `at` of unity gain,
-    /// straight into the ring's (at most two) contiguous runs.
+    /// straight into the ring's (at most two) contiguous runs. Idle blocks
+    /// (most blocks of most material) skip building a block and copying it
+    /// as [`write_prefix`](Self::write_prefix) does: going that way made
+    /// programme 0.3 ns per frame slower when first tried.
     #[inline(always)]
     fn write_prefix_unity(&mut self, at: u32, frames: usize) {
         let mut base = self.prefix[(at.wrapping_sub(1) & MASK) as usize];
