@@ -92,35 +92,21 @@ pub fn max_of(x: &[f32]) -> f32 {
     m
 }
 
-/// Smallest element of each group of `G` consecutive elements of `x`
-/// (the last group may be short), written to `out[j]`; `out` entries past
-/// the last group are left alone. Whole groups of a power-of-two size up
-/// to 64 fold through levels of pairwise results in registers.
-#[inline(always)]
-pub fn group_min<const G: usize>(x: &[f32], out: &mut [f32]) {
-    group_fold::<G>(x, out, f32::MAX, f32::min);
-}
-
-/// Largest element of each group of `G` consecutive elements of `x`, as
-/// [`group_min`] (NaN-free input: the limiter's and compressor's levels).
-#[inline(always)]
-pub fn group_max<const G: usize>(x: &[f32], out: &mut [f32]) {
-    group_fold::<G>(x, out, f32::MIN, f32::max);
-}
-
-/// `op` (`f32::min` or `f32::max`) folded over each group of `G`
-/// consecutive elements of `x`, starting from `identity`.
+/// Largest element of each group of `G` consecutive elements of `x` (the
+/// last group may be short), written to `out[j]`; `out` entries past the
+/// last group are left alone. NaN-free input (the limiter's and the
+/// compressor's levels).
 ///
-/// For `G` a power of two up to 64 (the chain's 8 and 16), whole groups go
-/// 64 elements at a time through `log2 G` levels of pairwise results, each
+/// For `G` a power of two up to 64 (the chain's 8), whole groups go 64
+/// elements at a time through `log2 G` levels of pairwise maxima, each
 /// level half as long as the one before, in registers: element `i` of
-/// level `k` is the fold of `x[i·2^k..(i + 1)·2^k]`, so level `log2 G` is
-/// the groups' results. A third of the time of doubling-stride passes in
-/// memory (whose overlapping reloads miss store forwarding), and half that
-/// of folding each group alone. The rest folds each group.
+/// level `k` is the maximum of `x[i·2^k..(i + 1)·2^k]`, so level `log2 G`
+/// is the groups' results. A third of the time of doubling-stride passes
+/// in memory (whose overlapping reloads miss store forwarding), and half
+/// that of folding each group alone. The rest folds each group.
 /// Always inlined: it runs inside the chain's AVX2 build.
 #[inline(always)]
-fn group_fold<const G: usize>(x: &[f32], out: &mut [f32], identity: f32, op: fn(f32, f32) -> f32) {
+pub fn group_max<const G: usize>(x: &[f32], out: &mut [f32]) {
     const SPAN: usize = 64;
     let groups = x.len().div_ceil(G).min(out.len());
     let whole = (x.len() / G).min(groups);
@@ -131,12 +117,12 @@ fn group_fold<const G: usize>(x: &[f32], out: &mut [f32], identity: f32, op: fn(
             .chunks_exact(SPAN)
             .zip(out.chunks_exact_mut(SPAN / G))
         {
-            let l1: [f32; 32] = pairs(chunk, op);
-            let l2: [f32; 16] = pairs(&l1, op);
-            let l3: [f32; 8] = pairs(&l2, op);
-            let l4: [f32; 4] = pairs(&l3, op);
-            let l5: [f32; 2] = pairs(&l4, op);
-            let l6: [f32; 1] = pairs(&l5, op);
+            let l1: [f32; 32] = pair_maxima(chunk);
+            let l2: [f32; 16] = pair_maxima(&l1);
+            let l3: [f32; 8] = pair_maxima(&l2);
+            let l4: [f32; 4] = pair_maxima(&l3);
+            let l5: [f32; 2] = pair_maxima(&l4);
+            let l6: [f32; 1] = pair_maxima(&l5);
             let level: &[f32] = match G {
                 2 => &l1,
                 4 => &l2,
@@ -153,23 +139,25 @@ fn group_fold<const G: usize>(x: &[f32], out: &mut [f32], identity: f32, op: fn(
         .iter_mut()
         .zip(x[done * G..].chunks_exact(G.max(1)))
     {
-        *o = g.iter().fold(identity, |m, &v| op(m, v));
+        *o = g.iter().fold(f32::MIN, |m, &v| m.max(v));
     }
     if let (Some(o), Some(rest)) = (out.get_mut(whole), x.get(whole * G..)) {
         if whole < groups {
-            *o = rest.iter().fold(identity, |m, &v| op(m, v));
+            *o = rest.iter().fold(f32::MIN, |m, &v| m.max(v));
         }
     }
 }
 
-/// `out[i] = op(x[2i], x[2i + 1])`: one level of [`group_fold`] (zeros if
-/// `x` is short, which the callers rule out).
+/// `out[i] = max(x[2i], x[2i + 1])`: one level of [`group_max`] (zeros if
+/// `x` is short, which the callers rule out). `max`, not a
+/// compare-and-select that writes conditionally: in AVX2 code that becomes
+/// a masked store (microcoded and very slow on AMD Zen).
 #[inline(always)]
-fn pairs<const N: usize>(x: &[f32], op: fn(f32, f32) -> f32) -> [f32; N] {
+fn pair_maxima<const N: usize>(x: &[f32]) -> [f32; N] {
     let mut out = [0.0f32; N];
     if let Some(x) = x.get(..2 * N) {
         for (o, p) in out.iter_mut().zip(x.chunks_exact(2)) {
-            *o = op(p[0], p[1]);
+            *o = p[0].max(p[1]);
         }
     }
     out
@@ -205,31 +193,28 @@ mod tests {
         assert_eq!(min_of(&x), -4.0);
         assert_eq!(max_of(&[]), 0.0);
         let mut out = [0.0f32; 4];
-        group_min::<4>(&x, &mut out);
-        assert_eq!(out, [-1.0, -4.0, 5.0, 0.0]);
+        group_max::<4>(&x, &mut out);
+        assert_eq!(out, [7.5, 9.0, 8.0, 0.0]);
     }
 
-    /// `group_min` and `group_max` against the plain definition, for the
-    /// group sizes the chain uses, one other power of two, and lengths
-    /// that end mid-group and mid-span.
+    /// `group_max` against the plain definition, for the group size the
+    /// chain uses, two other powers of two, and lengths that end mid-group
+    /// and mid-span.
     #[test]
-    fn group_minima_and_maxima_match_the_definition() {
+    fn group_maxima_match_the_definition() {
         let x: [f32; 300] = core::array::from_fn(|i| libm::sinf(i as f32 * 2.3) * (i % 7) as f32);
         for len in [0usize, 1, 7, 8, 9, 63, 64, 65, 128, 200, 256, 257, 300] {
             let x = &x[..len];
             fn check<const G: usize>(x: &[f32]) {
-                let (mut lo, mut hi) = ([-1.0f32; 80], [-1.0f32; 80]);
-                group_min::<G>(x, &mut lo);
-                group_max::<G>(x, &mut hi);
+                let mut got = [-1.0f32; 80];
+                group_max::<G>(x, &mut got);
                 let groups = x.len().div_ceil(G);
                 for (j, g) in x.chunks(G).enumerate() {
-                    let want = g.iter().fold(f32::MAX, |m, &v| m.min(v));
-                    assert_eq!(lo[j], want, "min G {G}, {} frames, group {j}", x.len());
                     let want = g.iter().fold(f32::MIN, |m, &v| m.max(v));
-                    assert_eq!(hi[j], want, "max G {G}, {} frames, group {j}", x.len());
+                    assert_eq!(got[j], want, "G {G}, {} frames, group {j}", x.len());
                 }
                 assert!(
-                    lo[groups..].iter().chain(&hi[groups..]).all(|&v| v == -1.0),
+                    got[groups..].iter().all(|&v| v == -1.0),
                     "G {G}: wrote past"
                 );
             }

@@ -601,7 +601,8 @@ impl<const C: usize> SideChain<C> {
         for x in input {
             for (m, &v) in mag[REACH_HIST..REACH_HIST + n].iter_mut().zip(x.iter()) {
                 let a = v.abs();
-                // Not a compare-and-select on `*m` (see `units::group_min`).
+                // Not a compare-and-select on `*m`: that would be a masked
+                // store in AVX2 code (see `units::pair_maxima`).
                 *m = m.max(a);
             }
         }

@@ -1,6 +1,7 @@
-//! Sample (and prefix-sum) rings with power-of-two capacity, written and read a block at a
-//! time as at most two contiguous copies (instead of one masked index per
-//! sample), so delay lines move audio at memory speed.
+//! Rings with power-of-two capacity (delay lines, the limiter's prefix
+//! sums), written and read a block at a time as at most two contiguous
+//! copies (instead of one masked index per sample), so delay lines move
+//! audio at memory speed.
 //!
 //! Contract: positions are frame counters of any size (wrapping), reduced
 //! modulo the ring's length, which must be a power of two; a block longer
