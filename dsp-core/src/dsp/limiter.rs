@@ -55,8 +55,11 @@ pub const GROUP_FRAMES: usize = 8;
 /// Ring capacity (frames): holds the longest delay at 192 kHz.
 const RING: usize = 512;
 const MASK: u32 = RING as u32 - 1;
-/// Deque capacity (groups): a hold window spans fewer than
-/// `RING / GROUP_FRAMES + 2` groups.
+/// Deque capacity (groups): a hold window of whole groups spans fewer than
+/// `RING / GROUP_FRAMES + 2`. Host blocks of a few frames make groups that
+/// short, and then a window at 96 or 192 kHz can span more than this; a
+/// full deque folds the newest group into the one before it (see
+/// `hold_and_release`), which can only hold the gain lower.
 const DEQUE: usize = 128;
 const DQ_MASK: u32 = DEQUE as u32 - 1;
 /// Fixed-point scale of the gain prefix sums (Q20: sums of 512 gains ≤ 2^29).
@@ -785,10 +788,20 @@ impl<const C: usize> Limiter<C> {
                     break;
                 }
             }
-            let slot = ((self.dq_head + self.dq_len) & DQ_MASK) as usize;
-            self.dq_value[slot] = w;
-            self.dq_index[slot] = last;
-            self.dq_len += 1;
+            if self.dq_len < DEQUE as u32 {
+                let slot = ((self.dq_head + self.dq_len) & DQ_MASK) as usize;
+                self.dq_value[slot] = w;
+                self.dq_index[slot] = last;
+                self.dq_len += 1;
+            } else {
+                // Full: only with groups far shorter than eight frames (a
+                // host feeding a frame or two per call at 96 or 192 kHz)
+                // and a gain wanted higher at every one. The back entry,
+                // lower than this group's, stands for it too: the hold
+                // can only come out lower than exact (safe), never higher.
+                let back = ((self.dq_head + self.dq_len - 1) & DQ_MASK) as usize;
+                self.dq_index[back] = last;
+            }
             // Drop groups whose last frame is older than the window of this
             // group's first frame: `first - last_f >= window`.
             while last.wrapping_sub(self.dq_index[self.dq_head as usize]) as u32 >= window + len - 1
@@ -1012,6 +1025,54 @@ mod unity_tests {
             assert!(
                 unity_blocks > 100,
                 "{lookahead_ms} ms: {unity_blocks} quiet blocks"
+            );
+        }
+    }
+}
+#[cfg(test)]
+mod deque_tests {
+    use super::*;
+
+    /// A host feeding a frame or two per call makes hold groups that short,
+    /// and at 192 kHz the hold window (289 frames) then spans more groups
+    /// than the deque holds (128). On the falling quarter of a slow loud
+    /// tone every frame wants more gain than the one before, so no group
+    /// leaves early and the deque fills: the gain must still keep every
+    /// delayed sample under the ceiling (checked before the limiter's last
+    /// clamp, from the gains it reports), with the fastest release.
+    #[test]
+    fn a_full_deque_never_lets_the_gain_rise_early() {
+        let params = LimiterParams {
+            release_ms: 1.0,
+            ..crate::params::Params::default().limiter
+        };
+        for (rate, block) in [(192_000u32, 1usize), (192_000, 2), (96_000, 1)] {
+            let mut lim = Limiter::<1>::new(rate, 1, &params).unwrap();
+            let delay = lim.latency_frames();
+            let ceiling = db_to_amp(params.ceiling_dbtp);
+            let x = |i: usize| -> f32 {
+                let phase = 2.0 * core::f64::consts::PI * 100.0 * i as f64 / rate as f64;
+                (4.0 * libm::sin(phase)) as f32
+            };
+            let mut worst = 0.0f32;
+            let mut i0 = 0;
+            while i0 < rate as usize / 10 {
+                let mut buf = [0.0f32; 2];
+                for (k, b) in buf[..block].iter_mut().enumerate() {
+                    *b = x(i0 + k);
+                }
+                let mut gain = [0.0f32; 2];
+                lim.process(&mut [&mut buf[..block]], block, &mut gain[..block]);
+                for (k, &g) in gain[..block].iter().enumerate() {
+                    if let Some(j) = (i0 + k).checked_sub(delay) {
+                        worst = worst.max(x(j).abs() * g / ceiling);
+                    }
+                }
+                i0 += block;
+            }
+            assert!(
+                worst <= 1.0 + 1e-4,
+                "{rate} Hz, {block}-frame blocks: a delayed sample at {worst} × the ceiling"
             );
         }
     }
