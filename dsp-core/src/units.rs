@@ -92,6 +92,35 @@ pub fn max_of(x: &[f32]) -> f32 {
     m
 }
 
+/// Largest `|x[i + 1] - x[i]|` over `x` (0 for fewer than two elements),
+/// in independent lanes kept in registers, with no array of differences
+/// written first. NaN-free input only.
+#[inline(always)]
+pub fn max_step(x: &[f32]) -> f32 {
+    const LANES: usize = 8;
+    let Some(later) = x.get(1..) else {
+        return 0.0;
+    };
+    let mut acc = [0.0f32; LANES];
+    let mut pairs = later.chunks_exact(LANES).zip(x.chunks_exact(LANES));
+    for (b, a) in &mut pairs {
+        for l in 0..LANES {
+            let d = (b[l] - a[l]).abs();
+            acc[l] = if d > acc[l] { d } else { acc[l] };
+        }
+    }
+    let whole = later.len() / LANES * LANES;
+    let mut m = 0.0f32;
+    for &v in acc.iter() {
+        m = if v > m { v } else { m };
+    }
+    for (b, a) in later[whole..].iter().zip(&x[whole..]) {
+        let d = (b - a).abs();
+        m = if d > m { d } else { m };
+    }
+    m
+}
+
 /// Largest element of each group of `G` consecutive elements of `x` (the
 /// last group may be short), written to `out[j]`; `out` entries past the
 /// last group are left alone. NaN-free input (the limiter's and the
@@ -192,6 +221,13 @@ mod tests {
         assert_eq!(max_of(&x), 9.0);
         assert_eq!(min_of(&x), -4.0);
         assert_eq!(max_of(&[]), 0.0);
+        let steps = |x: &[f32]| x.windows(2).fold(0.0f32, |m, w| m.max((w[1] - w[0]).abs()));
+        for len in 2..=x.len() {
+            assert_eq!(max_step(&x[..len]), steps(&x[..len]), "{len}");
+        }
+        assert_eq!(max_step(&x), 13.0);
+        assert_eq!(max_step(&x[..1]), 0.0);
+        assert_eq!(max_step(&[]), 0.0);
         let mut out = [0.0f32; 4];
         group_max::<4>(&x, &mut out);
         assert_eq!(out, [7.5, 9.0, 8.0, 0.0]);

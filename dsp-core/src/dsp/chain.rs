@@ -27,7 +27,7 @@ use super::limiter::{HfGuard, Limiter};
 use super::loudness::{LoudnessMeter, MeterScratch};
 use crate::error::{ConfigError, ParamError};
 use crate::params::Params;
-use crate::units::{amp_to_db, max_of};
+use crate::units::{amp_to_db, max_of, max_step};
 
 /// Most frames per internal block (fewer at 192 kHz, where the limiter's
 /// delay leaves room for half: [`Limiter::max_block_frames`]). Long blocks
@@ -608,16 +608,7 @@ impl<const C: usize> SideChain<C> {
         }
         let span = REACH_HIST - self.reach..REACH_HIST + n;
         let max_mag = max_of(&mag[span.clone()]);
-        let mut steps = [0.0f32; REACH_HIST + BLOCK_FRAMES];
-        let from = span.start.max(1);
-        for ((d, &b), &a) in steps[from..span.end]
-            .iter_mut()
-            .zip(&g[from..span.end])
-            .zip(&g[from - 1..span.end - 1])
-        {
-            *d = (b - a).abs();
-        }
-        let slope = max_of(&steps[from..span.end]);
+        let slope = max_step(&g[span.start.max(1) - 1..span.end]);
         let extra = slope * max_mag * self.moment;
         // The gain at each report's own frame, `latency` frames back.
         let centre = &g[REACH_HIST - self.latency..REACH_HIST - self.latency + n];
