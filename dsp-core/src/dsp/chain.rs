@@ -618,12 +618,13 @@ impl<const C: usize> SideChain<C> {
         // under the aim) skips the guard: its readings may be any value at
         // or below the aim, and 0 plus the detector's is.
         let mut hf = [0.0f32; BLOCK_FRAMES];
-        if max_gain * max_mag * self.bound_gain + extra <= aim {
+        let max_hf = if max_gain * max_mag * self.bound_gain + extra <= aim {
             self.hf.skip(input, n, max_mag);
+            0.0
         } else {
             self.hf.add_bound(input, n, &mut hf[..n]);
-        }
-        let max_hf = max_of(&hf[..n]);
+            max_of(&hf[..n])
+        };
 
         // Reports that cannot lift a reading over `aim` may skip the work.
         let floor = if max_gain > 0.0 {
