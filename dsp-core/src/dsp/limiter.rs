@@ -170,14 +170,12 @@ impl<const C: usize> HfGuard<C> {
             // 32 frames at a time (eight vector accumulators in flight, so
             // the adds' latency is hidden), the rest eight at a time; the
             // kernel is symmetric, so tap pairs share one multiply.
-            let mut acc = [0.0f32; MAX_BLOCK];
+            // Each block's magnitudes go straight into the running maximum
+            // over channels (no array of filtered values in between).
             let wide = n / 32 * 32;
             let (taps, h) = (&self.taps, self.half);
-            Self::fir_blocks::<32>(taps, h, &buf[..], 0, &mut acc[..wide]);
-            Self::fir_blocks::<8>(taps, h, &buf[..], wide, &mut acc[wide..n.div_ceil(8) * 8]);
-            for (o, &a) in band[..n].iter_mut().zip(&acc[..n]) {
-                *o = o.max(a.abs());
-            }
+            Self::fir_blocks::<32>(taps, h, &buf[..], 0, &mut band[..wide]);
+            Self::fir_blocks::<8>(taps, h, &buf[..], wide, &mut band[wide..n.div_ceil(8) * 8]);
         }
         let mut prev = self.last;
         for (p, &b) in peak[..n].iter_mut().zip(&band[..n]) {
@@ -249,9 +247,9 @@ impl<const C: usize> HfGuard<C> {
         }
     }
 
-    /// `out[i] = Σ_k taps[k]·buf[from + i + k]` over the `2·h + 1`
-    /// symmetric taps, in blocks of `B` frames (`out.len()` a multiple of
-    /// `B`; `buf` holds the reach).
+    /// `out[i] = max(out[i], |Σ_k taps[k]·buf[from + i + k]|)` over the
+    /// `2·h + 1` symmetric taps, in blocks of `B` frames (`out.len()` a
+    /// multiple of `B`; `buf` holds the reach).
     #[inline(always)]
     fn fir_blocks<const B: usize>(
         taps: &[f32; 2 * HF_MAX_HALF + 1],
@@ -279,7 +277,9 @@ impl<const C: usize> HfGuard<C> {
                     a[l] += t * (left[l] + right[l]);
                 }
             }
-            out.copy_from_slice(&a);
+            for (o, &a) in out.iter_mut().zip(&a) {
+                *o = o.max(a.abs());
+            }
         }
     }
 
