@@ -738,11 +738,12 @@ impl<const C: usize> Limiter<C> {
                 ring::read(line, start.wrapping_sub(self.delay), &mut samples[..n]);
                 continue;
             }
-            let mut delayed = [0.0f32; MAX_BLOCK];
-            ring::read(line, start.wrapping_sub(self.delay), &mut delayed[..n]);
-            for ((s, &d), &g) in samples[..n].iter_mut().zip(&delayed[..n]).zip(&gain[..n]) {
-                *s = d * g;
-            }
+            ring::read_scaled(
+                line,
+                start.wrapping_sub(self.delay),
+                &gain[..n],
+                &mut samples[..n],
+            );
         }
 
         // Last line of defence: no sample above the ceiling, ever.

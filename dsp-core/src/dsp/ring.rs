@@ -58,6 +58,33 @@ pub fn read<T: Copy>(ring: &[T], pos: u32, dst: &mut [T]) {
     }
 }
 
+/// As [`read`], each sample times `gain[i]` (`dst[i] = ring[pos + i]·gain[i]`
+/// for `i` below both lengths): a delay line's output with its gain applied
+/// in the same pass, without a staging copy.
+#[inline(always)]
+pub fn read_scaled(ring: &[f32], pos: u32, gain: &[f32], dst: &mut [f32]) {
+    let len = ring.len();
+    debug_assert!(len.is_power_of_two());
+    if len == 0 {
+        return;
+    }
+    let n = dst.len().min(gain.len());
+    let (mut pos, mut done) = (pos, 0);
+    while done < n {
+        let at = pos as usize & (len - 1);
+        let run = (n - done).min(len - at);
+        for ((d, &x), &g) in dst[done..done + run]
+            .iter_mut()
+            .zip(&ring[at..at + run])
+            .zip(&gain[done..done + run])
+        {
+            *d = x * g;
+        }
+        done += run;
+        pos = pos.wrapping_add(run as u32);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +111,12 @@ mod tests {
             read(&fast, back, &mut got[..block]);
             for (i, &g) in got[..block].iter().enumerate() {
                 assert_eq!(g, slow[back.wrapping_add(i as u32) as usize % LEN]);
+            }
+            let gain: [f32; 20] = core::array::from_fn(|i| 0.5 + i as f32);
+            let mut scaled = [0.0f32; 20];
+            read_scaled(&fast, back, &gain[..block], &mut scaled[..block]);
+            for (i, &s) in scaled[..block].iter().enumerate() {
+                assert_eq!(s, got[i] * gain[i]);
             }
             pos = pos.wrapping_add(block as u32);
         }
