@@ -16,8 +16,9 @@
 //!   links no JSON code.
 //! * No `unsafe` except where a measured SIMD win needs it, each use
 //!   allowed locally with its safety argument: CPU-feature detection in
-//!   [`dsp::isa`], the calls into the AVX2 builds that detection enables, and
-//!   the SSE2 K-weighting kernel.
+//!   [`dsp::isa`], the calls into the AVX2 builds that detection enables,
+//!   the fused multiply-adds used only inside those builds, and the SSE2
+//!   K-weighting kernel.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

@@ -1,6 +1,8 @@
-//! The chain's instruction-set builds (`dsp::isa`) must agree bit for bit:
-//! the AVX2 build is the same source with wider vectors, and anything else
-//! (a contracted multiply-add, a reordered reduction) would be a bug.
+//! The chain's instruction-set builds (`dsp::isa`) must agree to rounding:
+//! the AVX2 build is the same source with wider vectors, and fused
+//! multiply-adds (rounded once) in its filter kernels. Anything more than
+//! rounding apart (a reordered reduction that changes a decision, a kernel
+//! reading the wrong samples) would be a bug.
 
 mod common;
 
@@ -34,7 +36,16 @@ fn torture(rate: u32, channels: usize, seconds: f64) -> Vec<f32> {
     out
 }
 
-fn run(rate: u32, channels: usize, isa: Isa, input: &[f32], planar: bool) -> (Vec<f32>, Isa) {
+/// The output, the build used, and the meters at the end: momentary,
+/// short-term and integrated loudness (LUFS), true peak of the last
+/// window (dBTP), AGC gain (dB).
+fn run(
+    rate: u32,
+    channels: usize,
+    isa: Isa,
+    input: &[f32],
+    planar: bool,
+) -> (Vec<f32>, Isa, [f64; 5]) {
     let mut chain = Chain::<8>::new(ChainConfig {
         sample_rate_hz: rate,
         channels,
@@ -72,11 +83,28 @@ fn run(rate: u32, channels: usize, isa: Isa, input: &[f32], planar: bool) -> (Ve
             chain.process_interleaved(chunk);
         }
     }
-    (out, used)
+    let m = chain.take_meters();
+    let meters = [
+        m.input_momentary_lufs,
+        m.input_shortterm_lufs,
+        m.input_integrated_lufs,
+        m.input_true_peak_dbtp as f64,
+        m.agc_gain_db as f64,
+    ];
+    (out, used, meters)
 }
 
+/// How far apart the builds may be, per sample (−120 dBFS). Rounding in
+/// the true-peak readings moves the limiter's gain by about 1e-7 (the
+/// largest difference seen on this material is 2.8e-7, at 48 kHz). A
+/// reading landing on the other side of one of the limiter's thresholds
+/// (the hold's, the release's snap) could move a gain by more, up to one
+/// snap step (0.0004 dB, 5e-5 of full scale); this material shows none,
+/// and if this ever fails, that is the first place to look.
+const MAX_DIFFERENCE: f32 = 1e-6;
+
 #[test]
-fn every_instruction_set_gives_bit_identical_output() {
+fn every_instruction_set_agrees_to_rounding() {
     let best = Isa::detect();
     if best == Isa::Portable {
         eprintln!("only the portable build runs on this CPU: nothing to compare");
@@ -89,16 +117,31 @@ fn every_instruction_set_gives_bit_identical_output() {
         (192_000, 1, false),
     ] {
         let input = torture(rate, channels, 3.0);
-        let (portable, used_p) = run(rate, channels, Isa::Portable, &input, planar);
-        let (wide, used_w) = run(rate, channels, best, &input, planar);
+        let (portable, used_p, meters_p) = run(rate, channels, Isa::Portable, &input, planar);
+        let (wide, used_w, meters_w) = run(rate, channels, best, &input, planar);
+        // Readings agree to far better than they are shown (0.1 dB/LU).
+        for (k, (a, b)) in meters_p.iter().zip(&meters_w).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-4,
+                "{rate} Hz, {channels} ch: meter {k} reads {a} portable, {b} {best:?}"
+            );
+        }
         assert_eq!((used_p, used_w), (Isa::Portable, best));
-        let differ = portable
-            .iter()
-            .zip(&wide)
-            .position(|(a, b)| a.to_bits() != b.to_bits());
-        assert_eq!(
-            differ, None,
-            "{rate} Hz, {channels} ch: {best:?} differs from portable at sample {differ:?}"
+        let (mut worst, mut at, mut differ) = (0.0f32, 0, 0);
+        for (i, (a, b)) in portable.iter().zip(&wide).enumerate() {
+            let d = (a - b).abs();
+            differ += (a.to_bits() != b.to_bits()) as usize;
+            if d > worst {
+                (worst, at) = (d, i);
+            }
+        }
+        eprintln!(
+            "{rate} Hz, {channels} ch: {differ} of {} samples differ, by at most {worst:e} (sample {at})",
+            wide.len()
+        );
+        assert!(
+            worst <= MAX_DIFFERENCE,
+            "{rate} Hz, {channels} ch: {best:?} differs from portable by {worst} at sample {at}"
         );
         // The comparison is not vacuous: before the parameter changes the
         // chain was limiting loud clicks and noise.

@@ -71,8 +71,8 @@ impl Dsp {
 }
 
 /// The instruction set `HEADROOM_DSP_ISA` asks for: `portable` runs the
-/// baseline build even where a faster one exists (output is bit-identical;
-/// for comparisons and for CPUs that misreport their features); unset or
+/// baseline build even where a faster one exists (output agrees to
+/// rounding, see `dsp_core::dsp::isa`; for comparisons and for CPUs that misreport their features); unset or
 /// `best` runs the best this CPU supports.
 fn wanted_isa() -> Isa {
     match std::env::var("HEADROOM_DSP_ISA").as_deref() {

@@ -184,9 +184,10 @@ impl<const C: usize> Chain<C> {
     }
 
     /// Runs the block code on `wanted`, or on the best this CPU supports if
-    /// that is lower; returns the one in effect. Output is bit-identical
+    /// that is lower; returns the one in effect. Output agrees to rounding
     /// either way (see [`super::isa`]); this exists for comparisons.
     pub fn set_isa(&mut self, wanted: Isa) -> Isa {
+        self.side.hf.set_isa(wanted);
         self.meter.set_isa(wanted)
     }
 
@@ -278,7 +279,7 @@ impl<const C: usize> Chain<C> {
 
     /// [`interleaved`](Self::interleaved) compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     fn interleaved_avx2(&mut self, samples: &mut [f32]) {
         self.interleaved(samples);
     }
@@ -351,7 +352,7 @@ impl<const C: usize> Chain<C> {
 
     /// [`planar`](Self::planar) compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     fn planar_avx2(&mut self, channels: &mut [&mut [f32]]) {
         self.planar(channels);
     }
@@ -563,7 +564,8 @@ impl<const C: usize> SideChain<C> {
         let detector = super::true_peak::TruePeakDetector::<1>::new(sample_rate_hz, 1)
             .map_err(Error::Config)?;
         let latency = detector.latency_frames();
-        let hf = HfGuard::new(sample_rate_hz, latency);
+        let mut hf = HfGuard::new(sample_rate_hz, latency);
+        hf.set_isa(Isa::detect());
         let reach = 2 * latency + 2;
         debug_assert!(reach <= REACH_HIST);
         Ok(Self {

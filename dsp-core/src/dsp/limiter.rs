@@ -41,6 +41,7 @@
 
 use super::aligned::Aligned;
 use super::envelope::{block_step, one_pole_coeff, Smoothed};
+use super::isa::{madd, Isa};
 use super::ring;
 use super::true_peak::TruePeakDetector;
 use crate::error::ConfigError;
@@ -98,6 +99,8 @@ pub struct HfGuard<const C: usize> {
     last: f32,
     /// `Σ |taps|`, kept because the skip path needs it every block.
     taps_l1: f32,
+    /// Whether the FIR uses fused multiply-adds (see [`set_isa`](Self::set_isa)).
+    isa: Isa,
 }
 
 impl<const C: usize> HfGuard<C> {
@@ -149,6 +152,7 @@ impl<const C: usize> HfGuard<C> {
             history: [[0.0; 2 * HF_MAX_HALF]; C],
             last: 0.0,
             taps_l1: taps.iter().map(|t| t.abs()).sum(),
+            isa: Isa::Portable,
         }
     }
 
@@ -174,8 +178,14 @@ impl<const C: usize> HfGuard<C> {
             // over channels (no array of filtered values in between).
             let wide = n / 32 * 32;
             let (taps, h) = (&self.taps, self.half);
-            Self::fir_blocks::<32>(taps, h, &buf[..], 0, &mut band[..wide]);
-            Self::fir_blocks::<8>(taps, h, &buf[..], wide, &mut band[wide..n.div_ceil(8) * 8]);
+            let tail = wide..n.div_ceil(8) * 8;
+            if self.isa == Isa::Avx2 {
+                Self::fir_blocks::<32, true>(taps, h, &buf[..], 0, &mut band[..wide]);
+                Self::fir_blocks::<8, true>(taps, h, &buf[..], wide, &mut band[tail]);
+            } else {
+                Self::fir_blocks::<32, false>(taps, h, &buf[..], 0, &mut band[..wide]);
+                Self::fir_blocks::<8, false>(taps, h, &buf[..], wide, &mut band[tail]);
+            }
         }
         let mut prev = self.last;
         for (p, &b) in peak[..n].iter_mut().zip(&band[..n]) {
@@ -251,7 +261,7 @@ impl<const C: usize> HfGuard<C> {
     /// `2·h + 1` symmetric taps, in blocks of `B` frames (`out.len()` a
     /// multiple of `B`; `buf` holds the reach).
     #[inline(always)]
-    fn fir_blocks<const B: usize>(
+    fn fir_blocks<const B: usize, const FUSED: bool>(
         taps: &[f32; 2 * HF_MAX_HALF + 1],
         h: usize,
         buf: &[f32],
@@ -274,13 +284,27 @@ impl<const C: usize> HfGuard<C> {
                 let left = &src[k..k + B];
                 let right = &src[2 * h - k..2 * h - k + B];
                 for l in 0..B {
-                    a[l] += t * (left[l] + right[l]);
+                    a[l] = madd::<FUSED>(t, left[l] + right[l], a[l]);
                 }
             }
             for (o, &a) in out.iter_mut().zip(&a) {
                 *o = o.max(a.abs());
             }
         }
+    }
+
+    /// The build the FIR is written for: [`Isa::Portable`] unless set.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// With [`Isa::Avx2`] (capped at what [`Isa::detect`] finds) the FIR
+    /// uses fused multiply-adds; fast only when called from code compiled
+    /// for AVX2 and FMA (the chain's AVX2 build, which sets it). Returns
+    /// the one in use.
+    pub fn set_isa(&mut self, wanted: Isa) -> Isa {
+        self.isa = wanted.min(Isa::detect());
+        self.isa
     }
 
     /// Clears the history.

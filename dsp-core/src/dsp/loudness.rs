@@ -379,7 +379,8 @@ impl<const C: usize> LoudnessMeter<C> {
     pub fn with_roles(sample_rate_hz: u32, roles: &[ChannelRole]) -> Result<Self, ConfigError> {
         let channels = roles.len();
         let kweight = KWeighting::new(sample_rate_hz, channels)?;
-        let true_peak_detector = TruePeakDetector::new(sample_rate_hz, channels)?;
+        let mut true_peak_detector = TruePeakDetector::new(sample_rate_hz, channels)?;
+        true_peak_detector.set_isa(Isa::detect());
         let mut weights = [0.0; C];
         for (w, r) in weights.iter_mut().zip(roles) {
             *w = r.weight();
@@ -427,8 +428,9 @@ impl<const C: usize> LoudnessMeter<C> {
 
     /// As [`Chain::set_isa`](super::chain::Chain::set_isa): runs on
     /// `wanted` or the best this CPU supports if lower; returns the one in
-    /// effect. Readings are bit-identical either way.
+    /// effect. Readings agree to rounding either way (see [`super::isa`]).
     pub fn set_isa(&mut self, wanted: Isa) -> Isa {
+        self.true_peak_detector.set_isa(wanted);
         self.kweight.set_isa(wanted)
     }
 
@@ -599,7 +601,7 @@ impl<const C: usize> LoudnessMeter<C> {
 
     /// [`process`](Self::process) with true peak, compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     fn process_avx2(&mut self, channels: &[&[f32]], power: Option<&mut [f32]>) {
         self.process(channels, power, true, &mut PairStage::new());
     }

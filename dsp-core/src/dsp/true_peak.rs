@@ -62,6 +62,7 @@
 //! (baseline x86-64, no target-specific flags), and next to nothing on
 //! skipped chunks.
 
+use super::isa::{madd, Isa};
 use crate::error::ConfigError;
 
 /// 36 taps for a 44.1 kHz input; |A(f) - 1| <= 1.95e-03 on 0..20 kHz.
@@ -294,7 +295,7 @@ fn max_abs(x: &[f32]) -> f32 {
 /// `acc[l] += Σ_j h[j] · src[j + l]` for `l < B`, where `src` holds at least
 /// `h.len() + B - 1` samples (else nothing is added).
 #[inline(always)]
-fn dot_block<const B: usize>(acc: &mut [f32; B], h: &[f32], src: &[f32]) {
+fn dot_block<const B: usize, const FUSED: bool>(acc: &mut [f32; B], h: &[f32], src: &[f32]) {
     // One length check per block instead of one per tap: with `src` cut to
     // exactly `h.len() + B - 1`, every window below is provably in bounds.
     let Some(src) = src.get(..h.len() + B - 1) else {
@@ -303,7 +304,7 @@ fn dot_block<const B: usize>(acc: &mut [f32; B], h: &[f32], src: &[f32]) {
     for (j, &c) in h.iter().enumerate() {
         let win = &src[j..j + B];
         for l in 0..B {
-            acc[l] += c * win[l];
+            acc[l] = madd::<FUSED>(c, win[l], acc[l]);
         }
     }
 }
@@ -311,7 +312,11 @@ fn dot_block<const B: usize>(acc: &mut [f32; B], h: &[f32], src: &[f32]) {
 /// As [`dot_block`] for a symmetric `h` (`h[j] == h[len - 1 - j]`, even
 /// length): pairs of taps share one multiply.
 #[inline(always)]
-fn dot_block_symmetric<const B: usize>(acc: &mut [f32; B], h: &[f32], src: &[f32]) {
+fn dot_block_symmetric<const B: usize, const FUSED: bool>(
+    acc: &mut [f32; B],
+    h: &[f32],
+    src: &[f32],
+) {
     let Some(src) = src.get(..h.len() + B - 1) else {
         return;
     };
@@ -320,7 +325,7 @@ fn dot_block_symmetric<const B: usize>(acc: &mut [f32; B], h: &[f32], src: &[f32
         let a = &src[j..j + B];
         let b = &src[h.len() - 1 - j..h.len() - 1 - j + B];
         for l in 0..B {
-            acc[l] += c * (a[l] + b[l]);
+            acc[l] = madd::<FUSED>(c, a[l] + b[l], acc[l]);
         }
     }
 }
@@ -329,13 +334,18 @@ fn dot_block_symmetric<const B: usize>(acc: &mut [f32; B], h: &[f32], src: &[f32
 /// rounded up to a whole number of `B`-blocks (extra outputs land in `out`'s
 /// slack, unused). Returns how many outputs were written.
 #[inline(always)]
-fn fir_blocks<const B: usize>(out: &mut [f32], count: usize, h: &[f32], src: &[f32]) -> usize {
+fn fir_blocks<const B: usize, const FUSED: bool>(
+    out: &mut [f32],
+    count: usize,
+    h: &[f32],
+    src: &[f32],
+) -> usize {
     let blocks = count.div_ceil(B);
     let mut done = 0;
     for (b, o) in out.chunks_exact_mut(B).take(blocks).enumerate() {
         let mut acc = [0.0f32; B];
         if let Some(window) = src.get(b * B..) {
-            dot_block_symmetric(&mut acc, h, window);
+            dot_block_symmetric::<B, FUSED>(&mut acc, h, window);
         }
         o.copy_from_slice(&acc);
         done += B;
@@ -354,24 +364,34 @@ fn fir_blocks<const B: usize>(out: &mut [f32], count: usize, h: &[f32], src: &[f
 /// accumulator registers in flight, which hides the add latency, and the
 /// tail uses narrow blocks to waste less.
 #[inline(always)]
-fn fir(out: &mut [f32], count: usize, h: &[f32], src: &[f32]) {
+fn fir(isa: Isa, out: &mut [f32], count: usize, h: &[f32], src: &[f32]) {
+    if isa == Isa::Avx2 {
+        fir_on::<true>(out, count, h, src)
+    } else {
+        fir_on::<false>(out, count, h, src)
+    }
+}
+
+/// [`fir`] with fused multiply-adds or without (see [`madd`]).
+#[inline(always)]
+fn fir_on<const FUSED: bool>(out: &mut [f32], count: usize, h: &[f32], src: &[f32]) {
     if let Ok(h) = <&[f32; 20]>::try_from(h) {
-        return fir_fixed(out, count, h, src);
+        return fir_fixed::<20, FUSED>(out, count, h, src);
     }
     if let Ok(h) = <&[f32; 36]>::try_from(h) {
-        return fir_fixed(out, count, h, src);
+        return fir_fixed::<36, FUSED>(out, count, h, src);
     }
     if let Ok(h) = <&[f32; 8]>::try_from(h) {
-        return fir_fixed(out, count, h, src);
+        return fir_fixed::<8, FUSED>(out, count, h, src);
     }
     if let Ok(h) = <&[f32; 6]>::try_from(h) {
-        return fir_fixed(out, count, h, src);
+        return fir_fixed::<6, FUSED>(out, count, h, src);
     }
     let wide = count / WIDE * WIDE;
-    let done = fir_blocks::<WIDE>(out, wide, h, src);
+    let done = fir_blocks::<WIDE, FUSED>(out, wide, h, src);
     if count > done {
         if let (Some(out), Some(src)) = (out.get_mut(done..), src.get(done..)) {
-            fir_blocks::<LANES>(out, count - done, h, src);
+            fir_blocks::<LANES, FUSED>(out, count - done, h, src);
         }
     }
 }
@@ -380,7 +400,12 @@ fn fir(out: &mut [f32], count: usize, h: &[f32], src: &[f32]) {
 /// order as the general path (bit-identical), for `count` rounded up to
 /// whole blocks of [`FIXED`].
 #[inline(always)]
-fn fir_fixed<const T: usize>(out: &mut [f32], count: usize, h: &[f32; T], src: &[f32]) {
+fn fir_fixed<const T: usize, const FUSED: bool>(
+    out: &mut [f32],
+    count: usize,
+    h: &[f32; T],
+    src: &[f32],
+) {
     for (b, o) in out
         .chunks_exact_mut(FIXED)
         .take(count.div_ceil(FIXED))
@@ -391,7 +416,7 @@ fn fir_fixed<const T: usize>(out: &mut [f32], count: usize, h: &[f32; T], src: &
             for j in 0..T / 2 {
                 let (a, z) = (&win[j..j + FIXED], &win[T - 1 - j..T - 1 - j + FIXED]);
                 for l in 0..FIXED {
-                    acc[l] += h[j] * (a[l] + z[l]);
+                    acc[l] = madd::<FUSED>(h[j], a[l] + z[l], acc[l]);
                 }
             }
         }
@@ -452,7 +477,7 @@ impl QuarterTaps {
     }
 
     #[inline(always)]
-    fn blocks<const B: usize>(
+    fn blocks<const B: usize, const FUSED: bool>(
         &self,
         out: &mut [f32],
         count: usize,
@@ -465,10 +490,10 @@ impl QuarterTaps {
         for (b, o) in out.chunks_exact_mut(B).take(count.div_ceil(B)).enumerate() {
             let mut acc = [0.0f32; B];
             if let Some(src) = input.get(self.input_offset + b * B..) {
-                dot_block(&mut acc, on_input, src);
+                dot_block::<B, FUSED>(&mut acc, on_input, src);
             }
             if let Some(src) = mid.get(self.mid_offset + b * B..) {
-                dot_block(&mut acc, on_mid, src);
+                dot_block::<B, FUSED>(&mut acc, on_mid, src);
             }
             o.copy_from_slice(&acc);
             done += B;
@@ -479,8 +504,18 @@ impl QuarterTaps {
     /// `out[i]` = the quarter point of output `i`, for `i < count` (and some
     /// slack after).
     #[inline(always)]
-    fn run(&self, out: &mut [f32], count: usize, input: &[f32], mid: &[f32]) {
-        let done = self.blocks::<WIDE>(out, count / WIDE * WIDE, input, mid);
+    fn run(&self, isa: Isa, out: &mut [f32], count: usize, input: &[f32], mid: &[f32]) {
+        if isa == Isa::Avx2 {
+            self.run_on::<true>(out, count, input, mid);
+        } else {
+            self.run_on::<false>(out, count, input, mid);
+        }
+    }
+
+    /// [`run`](Self::run) with fused multiply-adds or without.
+    #[inline(always)]
+    fn run_on<const FUSED: bool>(&self, out: &mut [f32], count: usize, input: &[f32], mid: &[f32]) {
+        let done = self.blocks::<WIDE, FUSED>(out, count / WIDE * WIDE, input, mid);
         if count > done {
             let rest = Self {
                 input_offset: self.input_offset + done,
@@ -488,7 +523,7 @@ impl QuarterTaps {
                 ..*self
             };
             if let Some(out) = out.get_mut(done..) {
-                rest.blocks::<LANES>(out, count - done, input, mid);
+                rest.blocks::<LANES, FUSED>(out, count - done, input, mid);
             }
         }
     }
@@ -520,6 +555,9 @@ pub struct TruePeakDetector<const C: usize> {
     quarter_even: QuarterTaps,
     quarter_odd: QuarterTaps,
     history: [[f32; HIST]; C],
+    /// Whether the interpolators use fused multiply-adds (see
+    /// [`set_isa`](Self::set_isa)).
+    isa: Isa,
 }
 
 /// Working memory of one chunk (about 1.6 KiB): the staged input and the
@@ -593,6 +631,7 @@ impl<const C: usize> TruePeakDetector<C> {
             quarter_even,
             quarter_odd,
             history: [[0.0; HIST]; C],
+            isa: Isa::Portable,
         })
     }
 
@@ -628,6 +667,22 @@ impl<const C: usize> TruePeakDetector<C> {
         } else {
             2
         }
+    }
+
+    /// The build the interpolators are written for: [`Isa::Portable`]
+    /// unless set.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// With [`Isa::Avx2`] (capped at what [`Isa::detect`] finds) the
+    /// interpolators use fused multiply-adds, so their readings differ from
+    /// the portable build's by rounding; fast only when called from code
+    /// compiled for AVX2 and FMA (the meter's and the chain's AVX2 builds,
+    /// which set it). Returns the one in use.
+    pub fn set_isa(&mut self, wanted: Isa) -> Isa {
+        self.isa = wanted.min(Isa::detect());
+        self.isa
     }
 
     /// Forget all input (as if preceded by silence).
@@ -759,7 +814,7 @@ impl<const C: usize> TruePeakDetector<C> {
             if !skip {
                 match design.quarter {
                     Some(q) => {
-                        let mids = Self::mids_4x(&design, q, t0, n, s);
+                        let mids = Self::mids_4x(self.isa, &design, q, t0, n, s);
                         // The quarter points are interpolated from the 2×
                         // stream, so its largest magnitude bounds them much
                         // more tightly than the input's alone: most chunks
@@ -768,10 +823,16 @@ impl<const C: usize> TruePeakDetector<C> {
                             && input_max.max(max_abs(&s.mid[..mids])) * self.quarter_bound_gain
                                 <= floor;
                         if !skip {
-                            Self::quarters_4x(&self.quarter_even, &self.quarter_odd, n, s);
+                            Self::quarters_4x(
+                                self.isa,
+                                &self.quarter_even,
+                                &self.quarter_odd,
+                                n,
+                                s,
+                            );
                         }
                     }
-                    None => Self::points_2x(&design, t0, n, s),
+                    None => Self::points_2x(self.isa, &design, t0, n, s),
                 }
             }
             if !skip {
@@ -814,19 +875,32 @@ impl<const C: usize> TruePeakDetector<C> {
     /// 2×: `mid(t)` (half-way from `x[t]` to `x[t + 1]`) for
     /// `t = t0 - 1 ..= t0 + n - 1`, stored from index 0.
     #[inline(always)]
-    fn points_2x(design: &Design, t0: usize, n: usize, s: &mut Scratch) {
+    fn points_2x(isa: Isa, design: &Design, t0: usize, n: usize, s: &mut Scratch) {
         let ha = design.half_mid();
-        fir(&mut s.mid, n + 1, design.mid, &s.input[t0 - ha..]);
+        fir(isa, &mut s.mid, n + 1, design.mid, &s.input[t0 - ha..]);
     }
 
     /// 4×, first stage: `mid(s)` for the reach of the quarter FIRs of
     /// `t = t0 - 1 ..= t0 + n - 1`; returns how many were computed.
     #[inline(always)]
-    fn mids_4x(design: &Design, q: &[f32], t0: usize, n: usize, s: &mut Scratch) -> usize {
+    fn mids_4x(
+        isa: Isa,
+        design: &Design,
+        q: &[f32],
+        t0: usize,
+        n: usize,
+        s: &mut Scratch,
+    ) -> usize {
         let ha = design.half_mid();
         let hq = q.len() / 2;
         let mid_lo = t0 - 1 - hq / 2;
-        fir(&mut s.mid, n + hq, design.mid, &s.input[mid_lo + 1 - ha..]);
+        fir(
+            isa,
+            &mut s.mid,
+            n + hq,
+            design.mid,
+            &s.input[mid_lo + 1 - ha..],
+        );
         n + hq
     }
 
@@ -834,13 +908,14 @@ impl<const C: usize> TruePeakDetector<C> {
     /// `t = t0 - 1 + i`, from the input and the mid-points.
     #[inline(always)]
     fn quarters_4x(
+        isa: Isa,
         quarter_even: &QuarterTaps,
         quarter_odd: &QuarterTaps,
         n: usize,
         s: &mut Scratch,
     ) {
-        quarter_even.run(&mut s.quarter_even, n + 1, &s.input, &s.mid);
-        quarter_odd.run(&mut s.quarter_odd, n, &s.input, &s.mid);
+        quarter_even.run(isa, &mut s.quarter_even, n + 1, &s.input, &s.mid);
+        quarter_odd.run(isa, &mut s.quarter_odd, n, &s.input, &s.mid);
     }
 
     /// The oversampled points of each output's interval `(t - 1, t]` with
