@@ -187,7 +187,6 @@ impl<const C: usize> Chain<C> {
     /// that is lower; returns the one in effect. Output agrees to rounding
     /// either way (see [`super::isa`]); this exists for comparisons.
     pub fn set_isa(&mut self, wanted: Isa) -> Isa {
-        self.side.hf.set_isa(wanted);
         self.meter.set_isa(wanted)
     }
 
@@ -274,20 +273,21 @@ impl<const C: usize> Chain<C> {
             };
             return;
         }
-        self.interleaved(samples);
+        self.interleaved::<false>(samples);
     }
 
     /// [`interleaved`](Self::interleaved) compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     fn interleaved_avx2(&mut self, samples: &mut [f32]) {
-        self.interleaved(samples);
+        self.interleaved::<true>(samples);
     }
 
     /// The body of [`process_interleaved`](Self::process_interleaved),
-    /// inlined into each instruction set's build.
+    /// inlined into each instruction set's build; `FUSED` in the AVX2
+    /// build only (see [`super::isa::madd`]).
     #[inline(always)]
-    fn interleaved(&mut self, samples: &mut [f32]) {
+    fn interleaved<const FUSED: bool>(&mut self, samples: &mut [f32]) {
         let ch = self.config.channels;
         let mut block = Aligned([[0.0f32; BLOCK_FRAMES]; C]);
         let mut out = Aligned([[0.0f32; BLOCK_FRAMES]; C]);
@@ -314,7 +314,7 @@ impl<const C: usize> Chain<C> {
                     }
                 }
             }
-            self.process_block_of(&mut block, &mut out, n, &mut scratch);
+            self.process_block_of::<FUSED>(&mut block, &mut out, n, &mut scratch);
             if let ([left, right, ..], 2) = (&out[..], ch) {
                 for ((&l, &r), frame) in
                     left.iter().zip(right.iter()).zip(chunk.chunks_exact_mut(2))
@@ -347,20 +347,20 @@ impl<const C: usize> Chain<C> {
             };
             return;
         }
-        self.planar(channels);
+        self.planar::<false>(channels);
     }
 
     /// [`planar`](Self::planar) compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     fn planar_avx2(&mut self, channels: &mut [&mut [f32]]) {
-        self.planar(channels);
+        self.planar::<true>(channels);
     }
 
     /// The body of [`process_planar`](Self::process_planar), inlined into
     /// each instruction set's build.
     #[inline(always)]
-    fn planar(&mut self, channels: &mut [&mut [f32]]) {
+    fn planar<const FUSED: bool>(&mut self, channels: &mut [&mut [f32]]) {
         let ch = self.config.channels.min(channels.len());
         if ch < self.config.channels {
             return;
@@ -376,7 +376,7 @@ impl<const C: usize> Chain<C> {
             for c in 0..ch {
                 block[c][..n].copy_from_slice(&channels[c][start..start + n]);
             }
-            self.process_block_of(&mut block, &mut out, n, &mut scratch);
+            self.process_block_of::<FUSED>(&mut block, &mut out, n, &mut scratch);
             for c in 0..ch {
                 channels[c][start..start + n].copy_from_slice(&out[c][..n]);
             }
@@ -389,7 +389,7 @@ impl<const C: usize> Chain<C> {
     /// the length is a constant: loops get fixed trip counts, copies become
     /// plain moves and scratch need not be zeroed first.
     #[inline(always)]
-    fn process_block_of(
+    fn process_block_of<const FUSED: bool>(
         &mut self,
         block: &mut [[f32; BLOCK_FRAMES]; C],
         out: &mut [[f32; BLOCK_FRAMES]; C],
@@ -397,9 +397,9 @@ impl<const C: usize> Chain<C> {
         scratch: &mut MeterScratch,
     ) {
         if n == BLOCK_FRAMES {
-            self.process_block(block, out, BLOCK_FRAMES, scratch);
+            self.process_block::<FUSED>(block, out, BLOCK_FRAMES, scratch);
         } else {
-            self.process_block(block, out, n, scratch);
+            self.process_block::<FUSED>(block, out, n, scratch);
         }
     }
 
@@ -407,7 +407,7 @@ impl<const C: usize> Chain<C> {
     /// kept for the side chain and the dry line), the processed audio to
     /// `out[..channels][..n]`.
     #[inline(always)]
-    fn process_block(
+    fn process_block<const FUSED: bool>(
         &mut self,
         input: &mut [[f32; BLOCK_FRAMES]; C],
         out: &mut [[f32; BLOCK_FRAMES]; C],
@@ -497,7 +497,7 @@ impl<const C: usize> Chain<C> {
         }
         let mut peak = [0.0f32; BLOCK_FRAMES];
         let aim = self.limiter.aim(n);
-        self.side.peaks(
+        self.side.peaks::<C, FUSED>(
             &mut self.meter,
             scratch,
             input_refs,
@@ -564,8 +564,7 @@ impl<const C: usize> SideChain<C> {
         let detector = super::true_peak::TruePeakDetector::<1>::new(sample_rate_hz, 1)
             .map_err(Error::Config)?;
         let latency = detector.latency_frames();
-        let mut hf = HfGuard::new(sample_rate_hz, latency);
-        hf.set_isa(Isa::detect());
+        let hf = HfGuard::new(sample_rate_hz, latency);
         let reach = 2 * latency + 2;
         debug_assert!(reach <= REACH_HIST);
         Ok(Self {
@@ -584,7 +583,7 @@ impl<const C: usize> SideChain<C> {
     /// `aim` may be any value at or below it. Also feeds the meter's true
     /// peak.
     #[inline(always)]
-    fn peaks<const M: usize>(
+    fn peaks<const M: usize, const FUSED: bool>(
         &mut self,
         meter: &mut LoudnessMeter<M>,
         scratch: &mut MeterScratch,
@@ -624,7 +623,7 @@ impl<const C: usize> SideChain<C> {
             self.hf.skip(input, n, max_mag);
             0.0
         } else {
-            self.hf.add_bound(input, n, &mut hf[..n]);
+            self.hf.add_bound_on::<_, FUSED>(input, n, &mut hf[..n]);
             max_of(&hf[..n])
         };
 
@@ -635,7 +634,7 @@ impl<const C: usize> SideChain<C> {
             f32::MAX
         };
         let mut tp = [0.0f32; BLOCK_FRAMES];
-        meter.measure_true_peak_frames_in(scratch, input, floor, &mut tp[..n]);
+        meter.measure_true_peak_frames_on::<FUSED>(scratch, input, floor, &mut tp[..n]);
         for (((p, &t), &h), &gc) in peak[..n].iter_mut().zip(&tp[..n]).zip(&hf[..n]).zip(centre) {
             *p = gc * (t + h) + extra;
         }

@@ -5,7 +5,9 @@
 //! same Rust source; [`Isa::detect`] says which one this CPU can run. The
 //! AVX2 build differs in vector width and in one more way: its filter
 //! kernels (the K-weighting recurrences, the true-peak interpolators and
-//! the limiter's high-band guard, through `madd`) use fused multiply-adds,
+//! the limiter's high-band guard, through `madd`, whose `FUSED` flag the
+//! AVX2 entry points pass down at compile time, so neither build carries
+//! the other's kernels) use fused multiply-adds,
 //! which round once where the baseline rounds twice. Everything else rounds
 //! identically. So the builds agree to rounding — a test in `chain` bounds
 //! the difference — not bit for bit; the fused kernels are why the AVX2
@@ -13,9 +15,8 @@
 //! 30 % faster than the baseline build (README, Performance).
 //!
 //! The crate's `unsafe` is this detection, the fused multiply-add and the
-//! calls that enter an AVX2 build (in `chain`, `loudness`, `kweight`,
-//! `true_peak` and `limiter`), each made only when the `isa` setting in
-//! force is [`Isa::Avx2`] — which construction and every `set_isa` cap at
+//! calls that enter an AVX2 build (in `chain`, `loudness` and `kweight`),
+//! each made only when the `isa` setting in force is [`Isa::Avx2`] — which construction and every `set_isa` cap at
 //! what [`Isa::detect`] found on this CPU — plus the call of `kweight`'s
 //! SSE2 kernel (SSE2 is part of the x86-64 baseline).
 #![allow(unsafe_code)]

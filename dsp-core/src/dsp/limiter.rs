@@ -41,7 +41,7 @@
 
 use super::aligned::Aligned;
 use super::envelope::{block_step, one_pole_coeff, Smoothed};
-use super::isa::{madd, Isa};
+use super::isa::madd;
 use super::ring;
 use super::true_peak::TruePeakDetector;
 use crate::error::ConfigError;
@@ -99,8 +99,6 @@ pub struct HfGuard<const C: usize> {
     last: f32,
     /// `Σ |taps|`, kept because the skip path needs it every block.
     taps_l1: f32,
-    /// Whether the FIR uses fused multiply-adds (see [`set_isa`](Self::set_isa)).
-    isa: Isa,
 }
 
 impl<const C: usize> HfGuard<C> {
@@ -152,7 +150,6 @@ impl<const C: usize> HfGuard<C> {
             history: [[0.0; 2 * HF_MAX_HALF]; C],
             last: 0.0,
             taps_l1: taps.iter().map(|t| t.abs()).sum(),
-            isa: Isa::Portable,
         }
     }
 
@@ -164,6 +161,18 @@ impl<const C: usize> HfGuard<C> {
     /// `2·half + 1` multiply-adds per channel and frame, vectorized over time.
     #[inline(always)]
     pub fn add_bound<S: AsRef<[f32]>>(&mut self, channels: &[S], frames: usize, peak: &mut [f32]) {
+        self.add_bound_on::<S, false>(channels, frames, peak);
+    }
+
+    /// [`add_bound`](Self::add_bound) with the FIR's multiply-adds fused
+    /// when `FUSED` (the chain's AVX2 build, see [`madd`]).
+    #[inline(always)]
+    pub(crate) fn add_bound_on<S: AsRef<[f32]>, const FUSED: bool>(
+        &mut self,
+        channels: &[S],
+        frames: usize,
+        peak: &mut [f32],
+    ) {
         let n = frames.min(MAX_BLOCK).min(peak.len());
         let len = 2 * self.half;
         let mut band = [0.0f32; MAX_BLOCK];
@@ -179,13 +188,8 @@ impl<const C: usize> HfGuard<C> {
             let wide = n / 32 * 32;
             let (taps, h) = (&self.taps, self.half);
             let tail = wide..n.div_ceil(8) * 8;
-            if self.isa == Isa::Avx2 {
-                Self::fir_blocks::<32, true>(taps, h, &buf[..], 0, &mut band[..wide]);
-                Self::fir_blocks::<8, true>(taps, h, &buf[..], wide, &mut band[tail]);
-            } else {
-                Self::fir_blocks::<32, false>(taps, h, &buf[..], 0, &mut band[..wide]);
-                Self::fir_blocks::<8, false>(taps, h, &buf[..], wide, &mut band[tail]);
-            }
+            Self::fir_blocks::<32, FUSED>(taps, h, &buf[..], 0, &mut band[..wide]);
+            Self::fir_blocks::<8, FUSED>(taps, h, &buf[..], wide, &mut band[tail]);
         }
         let mut prev = self.last;
         for (p, &b) in peak[..n].iter_mut().zip(&band[..n]) {
@@ -291,20 +295,6 @@ impl<const C: usize> HfGuard<C> {
                 *o = o.max(a.abs());
             }
         }
-    }
-
-    /// The build the FIR is written for: [`Isa::Portable`] unless set.
-    pub fn isa(&self) -> Isa {
-        self.isa
-    }
-
-    /// With [`Isa::Avx2`] (capped at what [`Isa::detect`] finds) the FIR
-    /// uses fused multiply-adds; fast only when called from code compiled
-    /// for AVX2 and FMA (the chain's AVX2 build, which sets it). Returns
-    /// the one in use.
-    pub fn set_isa(&mut self, wanted: Isa) -> Isa {
-        self.isa = wanted.min(Isa::detect());
-        self.isa
     }
 
     /// Clears the history.

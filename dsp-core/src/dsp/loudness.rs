@@ -379,8 +379,7 @@ impl<const C: usize> LoudnessMeter<C> {
     pub fn with_roles(sample_rate_hz: u32, roles: &[ChannelRole]) -> Result<Self, ConfigError> {
         let channels = roles.len();
         let kweight = KWeighting::new(sample_rate_hz, channels)?;
-        let mut true_peak_detector = TruePeakDetector::new(sample_rate_hz, channels)?;
-        true_peak_detector.set_isa(Isa::detect());
+        let true_peak_detector = TruePeakDetector::new(sample_rate_hz, channels)?;
         let mut weights = [0.0; C];
         for (w, r) in weights.iter_mut().zip(roles) {
             *w = r.weight();
@@ -430,7 +429,6 @@ impl<const C: usize> LoudnessMeter<C> {
     /// `wanted` or the best this CPU supports if lower; returns the one in
     /// effect. Readings agree to rounding either way (see [`super::isa`]).
     pub fn set_isa(&mut self, wanted: Isa) -> Isa {
-        self.true_peak_detector.set_isa(wanted);
         self.kweight.set_isa(wanted)
     }
 
@@ -481,7 +479,7 @@ impl<const C: usize> LoudnessMeter<C> {
     /// K-weighting and sample peak only (about 3 ns per stereo frame).
     #[inline(always)]
     pub fn process_planar_power_deferred_peak(&mut self, channels: &[&[f32]], power: &mut [f32]) {
-        self.process(channels, Some(power), false, &mut PairStage::new());
+        self.process::<false>(channels, Some(power), false, &mut PairStage::new());
     }
 
     /// As [`process_planar_power_deferred_peak`](Self::process_planar_power_deferred_peak),
@@ -493,7 +491,7 @@ impl<const C: usize> LoudnessMeter<C> {
         channels: &[&[f32]],
         power: &mut [f32],
     ) {
-        self.process(channels, Some(power), false, &mut scratch.kweight);
+        self.process::<false>(channels, Some(power), false, &mut scratch.kweight);
     }
 
     /// The true-peak half of
@@ -530,6 +528,20 @@ impl<const C: usize> LoudnessMeter<C> {
         floor: f32,
         reports: &mut [f32],
     ) {
+        self.measure_true_peak_frames_on::<false>(scratch, channels, floor, reports);
+    }
+
+    /// [`measure_true_peak_frames_in`](Self::measure_true_peak_frames_in)
+    /// with the interpolators' multiply-adds fused when `FUSED` (the chain's
+    /// AVX2 build).
+    #[inline(always)]
+    pub(crate) fn measure_true_peak_frames_on<const FUSED: bool>(
+        &mut self,
+        scratch: &mut MeterScratch,
+        channels: &[&[f32]],
+        floor: f32,
+        reports: &mut [f32],
+    ) {
         let sp = self.sample_peak_window;
         let window = if self.true_peak_enabled {
             self.true_peak_window.max(sp).max(TRUE_PEAK_FLOOR)
@@ -540,7 +552,7 @@ impl<const C: usize> LoudnessMeter<C> {
         // window's maximum, so above the window's peak so far.
         let mut window = window;
         for (ch, p) in channels.iter().enumerate().take(self.channels) {
-            let m = self.true_peak_detector.process_channel_split_in(
+            let m = self.true_peak_detector.process_channel_split_on::<FUSED>(
                 &mut scratch.true_peak,
                 ch,
                 p,
@@ -596,18 +608,20 @@ impl<const C: usize> LoudnessMeter<C> {
             };
             return;
         }
-        self.process(channels, power, true, &mut PairStage::new());
+        self.process::<false>(channels, power, true, &mut PairStage::new());
     }
 
     /// [`process`](Self::process) with true peak, compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     fn process_avx2(&mut self, channels: &[&[f32]], power: Option<&mut [f32]>) {
-        self.process(channels, power, true, &mut PairStage::new());
+        self.process::<true>(channels, power, true, &mut PairStage::new());
     }
 
+    /// The meter's body; `FUSED` only in the AVX2 build (see
+    /// [`super::isa::madd`]).
     #[inline(always)]
-    fn process(
+    fn process<const FUSED: bool>(
         &mut self,
         channels: &[&[f32]],
         mut power_out: Option<&mut [f32]>,
@@ -646,13 +660,13 @@ impl<const C: usize> LoudnessMeter<C> {
             if self.step_frames >= self.frames_per_step {
                 self.finish_step();
             }
-            self.measure_peaks(planes, true_peak);
+            self.measure_peaks::<FUSED>(planes, true_peak);
             start += n;
         }
     }
 
     #[inline(always)]
-    fn measure_peaks(&mut self, planes: &[&[f32]], true_peak: bool) {
+    fn measure_peaks<const FUSED: bool>(&mut self, planes: &[&[f32]], true_peak: bool) {
         let mut sp = self.sample_peak_window;
         for p in planes {
             let m = sample_peak(p);
@@ -667,9 +681,11 @@ impl<const C: usize> LoudnessMeter<C> {
             // the skipped chunks' (smaller) peaks irrelevant.
             let mut tp = self.true_peak_window.max(sp);
             for (ch, p) in planes.iter().enumerate() {
-                let m = self
-                    .true_peak_detector
-                    .process_channel_max(ch, p, tp.max(TRUE_PEAK_FLOOR));
+                let m = self.true_peak_detector.process_channel_max_on::<FUSED>(
+                    ch,
+                    p,
+                    tp.max(TRUE_PEAK_FLOOR),
+                );
                 tp = if m > tp { m } else { tp };
             }
             self.true_peak_window = tp;

@@ -62,7 +62,7 @@
 //! (baseline x86-64, no target-specific flags), and next to nothing on
 //! skipped chunks.
 
-use super::isa::{madd, Isa};
+use super::isa::madd;
 use crate::error::ConfigError;
 
 /// 36 taps for a 44.1 kHz input; |A(f) - 1| <= 1.95e-03 on 0..20 kHz.
@@ -363,18 +363,11 @@ fn fir_blocks<const B: usize, const FUSED: bool>(
 /// lengths take the general path: wide blocks keep eight independent
 /// accumulator registers in flight, which hides the add latency, and the
 /// tail uses narrow blocks to waste less.
+///
+/// With `FUSED` the multiply-adds are fused (see [`madd`]): only for the
+/// AVX2 builds.
 #[inline(always)]
-fn fir(isa: Isa, out: &mut [f32], count: usize, h: &[f32], src: &[f32]) {
-    if isa == Isa::Avx2 {
-        fir_on::<true>(out, count, h, src)
-    } else {
-        fir_on::<false>(out, count, h, src)
-    }
-}
-
-/// [`fir`] with fused multiply-adds or without (see [`madd`]).
-#[inline(always)]
-fn fir_on<const FUSED: bool>(out: &mut [f32], count: usize, h: &[f32], src: &[f32]) {
+fn fir<const FUSED: bool>(out: &mut [f32], count: usize, h: &[f32], src: &[f32]) {
     if let Ok(h) = <&[f32; 20]>::try_from(h) {
         return fir_fixed::<20, FUSED>(out, count, h, src);
     }
@@ -504,17 +497,7 @@ impl QuarterTaps {
     /// `out[i]` = the quarter point of output `i`, for `i < count` (and some
     /// slack after).
     #[inline(always)]
-    fn run(&self, isa: Isa, out: &mut [f32], count: usize, input: &[f32], mid: &[f32]) {
-        if isa == Isa::Avx2 {
-            self.run_on::<true>(out, count, input, mid);
-        } else {
-            self.run_on::<false>(out, count, input, mid);
-        }
-    }
-
-    /// [`run`](Self::run) with fused multiply-adds or without.
-    #[inline(always)]
-    fn run_on<const FUSED: bool>(&self, out: &mut [f32], count: usize, input: &[f32], mid: &[f32]) {
+    fn run<const FUSED: bool>(&self, out: &mut [f32], count: usize, input: &[f32], mid: &[f32]) {
         let done = self.blocks::<WIDE, FUSED>(out, count / WIDE * WIDE, input, mid);
         if count > done {
             let rest = Self {
@@ -555,9 +538,6 @@ pub struct TruePeakDetector<const C: usize> {
     quarter_even: QuarterTaps,
     quarter_odd: QuarterTaps,
     history: [[f32; HIST]; C],
-    /// Whether the interpolators use fused multiply-adds (see
-    /// [`set_isa`](Self::set_isa)).
-    isa: Isa,
 }
 
 /// Working memory of one chunk (about 1.6 KiB): the staged input and the
@@ -631,7 +611,6 @@ impl<const C: usize> TruePeakDetector<C> {
             quarter_even,
             quarter_odd,
             history: [[0.0; HIST]; C],
-            isa: Isa::Portable,
         })
     }
 
@@ -669,22 +648,6 @@ impl<const C: usize> TruePeakDetector<C> {
         }
     }
 
-    /// The build the interpolators are written for: [`Isa::Portable`]
-    /// unless set.
-    pub fn isa(&self) -> Isa {
-        self.isa
-    }
-
-    /// With [`Isa::Avx2`] (capped at what [`Isa::detect`] finds) the
-    /// interpolators use fused multiply-adds, so their readings differ from
-    /// the portable build's by rounding; fast only when called from code
-    /// compiled for AVX2 and FMA (the meter's and the chain's AVX2 builds,
-    /// which set it). Returns the one in use.
-    pub fn set_isa(&mut self, wanted: Isa) -> Isa {
-        self.isa = wanted.min(Isa::detect());
-        self.isa
-    }
-
     /// Forget all input (as if preceded by silence).
     pub fn reset(&mut self) {
         self.history = [[0.0; HIST]; C];
@@ -720,7 +683,7 @@ impl<const C: usize> TruePeakDetector<C> {
         out: &mut [f32],
         floor: f32,
     ) {
-        self.run(scratch, ch, input, Some(out), floor, floor);
+        self.run::<false>(scratch, ch, input, Some(out), floor, floor);
     }
 
     /// Both at once, for a caller with two uses of one detector (the chain:
@@ -744,7 +707,23 @@ impl<const C: usize> TruePeakDetector<C> {
         frame_floor: f32,
         max_floor: f32,
     ) -> f32 {
-        self.run(scratch, ch, input, Some(out), frame_floor, max_floor)
+        self.run::<false>(scratch, ch, input, Some(out), frame_floor, max_floor)
+    }
+
+    /// [`process_channel_split_in`](Self::process_channel_split_in) with
+    /// the multiply-adds fused when `FUSED` (only inside the AVX2 builds,
+    /// see [`madd`]).
+    #[inline(always)]
+    pub(crate) fn process_channel_split_on<const FUSED: bool>(
+        &mut self,
+        scratch: &mut Scratch,
+        ch: usize,
+        input: &[f32],
+        out: &mut [f32],
+        frame_floor: f32,
+        max_floor: f32,
+    ) -> f32 {
+        self.run::<FUSED>(scratch, ch, input, Some(out), frame_floor, max_floor)
     }
 
     /// The largest report [`process_channel`](Self::process_channel) would
@@ -757,7 +736,19 @@ impl<const C: usize> TruePeakDetector<C> {
     /// As [`process_channel`](Self::process_channel).
     #[inline(always)]
     pub fn process_channel_max(&mut self, ch: usize, input: &[f32], floor: f32) -> f32 {
-        self.run(&mut Scratch::new(), ch, input, None, f32::INFINITY, floor)
+        self.process_channel_max_on::<false>(ch, input, floor)
+    }
+
+    /// [`process_channel_max`](Self::process_channel_max) with the
+    /// multiply-adds fused when `FUSED` (only inside the AVX2 builds).
+    #[inline(always)]
+    pub(crate) fn process_channel_max_on<const FUSED: bool>(
+        &mut self,
+        ch: usize,
+        input: &[f32],
+        floor: f32,
+    ) -> f32 {
+        self.run::<FUSED>(&mut Scratch::new(), ch, input, None, f32::INFINITY, floor)
     }
 
     /// Feeds `input` through channel `ch` chunk by chunk. Reports above
@@ -765,7 +756,7 @@ impl<const C: usize> TruePeakDetector<C> {
     /// report if it is above `max_floor`, else a value `<= max_floor`. What
     /// can beat neither floor, nor the maximum found so far, is skipped.
     #[inline(always)]
-    fn run(
+    fn run<const FUSED: bool>(
         &mut self,
         s: &mut Scratch,
         ch: usize,
@@ -814,7 +805,7 @@ impl<const C: usize> TruePeakDetector<C> {
             if !skip {
                 match design.quarter {
                     Some(q) => {
-                        let mids = Self::mids_4x(self.isa, &design, q, t0, n, s);
+                        let mids = Self::mids_4x::<FUSED>(&design, q, t0, n, s);
                         // The quarter points are interpolated from the 2×
                         // stream, so its largest magnitude bounds them much
                         // more tightly than the input's alone: most chunks
@@ -823,16 +814,10 @@ impl<const C: usize> TruePeakDetector<C> {
                             && input_max.max(max_abs(&s.mid[..mids])) * self.quarter_bound_gain
                                 <= floor;
                         if !skip {
-                            Self::quarters_4x(
-                                self.isa,
-                                &self.quarter_even,
-                                &self.quarter_odd,
-                                n,
-                                s,
-                            );
+                            Self::quarters_4x::<FUSED>(&self.quarter_even, &self.quarter_odd, n, s);
                         }
                     }
-                    None => Self::points_2x(self.isa, &design, t0, n, s),
+                    None => Self::points_2x::<FUSED>(&design, t0, n, s),
                 }
             }
             if !skip {
@@ -875,16 +860,15 @@ impl<const C: usize> TruePeakDetector<C> {
     /// 2×: `mid(t)` (half-way from `x[t]` to `x[t + 1]`) for
     /// `t = t0 - 1 ..= t0 + n - 1`, stored from index 0.
     #[inline(always)]
-    fn points_2x(isa: Isa, design: &Design, t0: usize, n: usize, s: &mut Scratch) {
+    fn points_2x<const FUSED: bool>(design: &Design, t0: usize, n: usize, s: &mut Scratch) {
         let ha = design.half_mid();
-        fir(isa, &mut s.mid, n + 1, design.mid, &s.input[t0 - ha..]);
+        fir::<FUSED>(&mut s.mid, n + 1, design.mid, &s.input[t0 - ha..]);
     }
 
     /// 4×, first stage: `mid(s)` for the reach of the quarter FIRs of
     /// `t = t0 - 1 ..= t0 + n - 1`; returns how many were computed.
     #[inline(always)]
-    fn mids_4x(
-        isa: Isa,
+    fn mids_4x<const FUSED: bool>(
         design: &Design,
         q: &[f32],
         t0: usize,
@@ -894,28 +878,21 @@ impl<const C: usize> TruePeakDetector<C> {
         let ha = design.half_mid();
         let hq = q.len() / 2;
         let mid_lo = t0 - 1 - hq / 2;
-        fir(
-            isa,
-            &mut s.mid,
-            n + hq,
-            design.mid,
-            &s.input[mid_lo + 1 - ha..],
-        );
+        fir::<FUSED>(&mut s.mid, n + hq, design.mid, &s.input[mid_lo + 1 - ha..]);
         n + hq
     }
 
     /// 4×, second stage: `q(2t)` (¼) and `q(2t + 1)` (¾) for
     /// `t = t0 - 1 + i`, from the input and the mid-points.
     #[inline(always)]
-    fn quarters_4x(
-        isa: Isa,
+    fn quarters_4x<const FUSED: bool>(
         quarter_even: &QuarterTaps,
         quarter_odd: &QuarterTaps,
         n: usize,
         s: &mut Scratch,
     ) {
-        quarter_even.run(isa, &mut s.quarter_even, n + 1, &s.input, &s.mid);
-        quarter_odd.run(isa, &mut s.quarter_odd, n, &s.input, &s.mid);
+        quarter_even.run::<FUSED>(&mut s.quarter_even, n + 1, &s.input, &s.mid);
+        quarter_odd.run::<FUSED>(&mut s.quarter_odd, n, &s.input, &s.mid);
     }
 
     /// The oversampled points of each output's interval `(t - 1, t]` with
