@@ -877,6 +877,8 @@ fn force_quantum(s: &PwSession, frames: u32) {
 /// `CLICK_AMP`, then noise below half that), irregularly 120–220 ms apart,
 /// after `lead` s of silence.
 const CLICKS: usize = 12;
+/// Silence before the first click, while the player and recorder are linked.
+const CLICK_LEAD_S: f64 = 2.0;
 const CLICK_FRAMES: usize = 48;
 const CLICK_AMP: f32 = 0.25;
 
@@ -1022,7 +1024,9 @@ fn monitor_offset_once(
     let out = s.dir().join(format!("{tag}-rec.wav"));
     let rec = unlinked_recorder(s, &rec_name, &["FL", "FR", "RL", "RR"], &out);
     let path = s.dir().join(format!("{tag}.wav"));
-    wav::write(&path, &clicks(2.0)).unwrap();
+    wav::write(&path, &clicks(CLICK_LEAD_S)).unwrap();
+    let before = c.ok("status", json!({}))["counters"].clone();
+    let started = std::time::Instant::now();
     let play = s.play(&path, None, &[("application.name", &app)]).unwrap();
     let p = play.node_name().to_string();
     let (to, not) = if bypass {
@@ -1050,9 +1054,16 @@ fn monitor_offset_once(
     let st = d.wait_status("the clicks playing at the forced quantum", |st| {
         bypass || (st["streams"] == 1 && st["latency"]["quantum_frames"] == quantum)
     });
+    // What the graph went through before the first click: printed with a
+    // failure, so a late setup can be told from a late path.
+    let settled_s = started.elapsed().as_secs_f64();
     play.wait(Duration::from_secs(20)).unwrap();
     std::thread::sleep(Duration::from_millis(200));
     drop(rec);
+    let after = c.ok("status", json!({}))["counters"].clone();
+    let counters = format!(
+        "linked and playing {settled_s:.2} s after the player started (first click at {CLICK_LEAD_S} s); daemon counters before {before}, after {after}"
+    );
     let got = wav::read(&out).unwrap();
     assert_eq!((got.channels, got.rate), (4, RATE));
     // A click missing from any channel, with the rest in place, is a cycle
@@ -1060,6 +1071,7 @@ fn monitor_offset_once(
     // most likely pw-play, which reads its file in its process callback,
     // was late). The capture then says nothing about latency; dropouts
     // through Headroom are the bit-exact test's business.
+    eprintln!("{tag}: {counters}");
     let found: Vec<Vec<usize>> = (0..4).map(|c| onsets(&got.channel(c))).collect();
     if found.iter().any(|f| f.len() != CLICKS) {
         eprintln!("{tag}: click onsets per channel (FL FR RL RR): {found:?}");
@@ -1070,7 +1082,7 @@ fn monitor_offset_once(
     let first = left[0];
     assert!(
         left.iter().chain(&right).all(|&o| o == first),
-        "{tag}: the clicks reached the speakers at different offsets: left {left:?}, right {right:?}"
+        "{tag}: the clicks reached the speakers at different offsets: left {left:?}, right {right:?}; {counters}"
     );
     Some((first, st))
 }

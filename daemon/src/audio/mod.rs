@@ -683,6 +683,14 @@ impl AudioEngine {
                 Json::obj([
                     ("cycles", self.shared.cycles.load(Ordering::Relaxed).into()),
                     ("xruns", self.shared.xruns.load(Ordering::Relaxed).into()),
+                    (
+                        "late_buffers",
+                        self.shared.late_buffers.load(Ordering::Relaxed).into(),
+                    ),
+                    (
+                        "empty_cycles",
+                        self.shared.empty_cycles.load(Ordering::Relaxed).into(),
+                    ),
                     ("command_overruns", self.cmd_overruns.into()),
                     (
                         "meter_overruns",

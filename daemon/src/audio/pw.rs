@@ -457,7 +457,19 @@ impl Conn {
             .process(move |out_stream, _| {
                 let _g = crate::alloc_guard::enter();
                 shared.cycles.fetch_add(1, Ordering::Relaxed);
-                let inb = sink_for_output.dequeue_buffer();
+                // The newest of the sink's queued buffers: more than one
+                // means this output fell behind (a cycle in which it did not
+                // run), and draining to the newest puts the added latency
+                // back at the lookahead instead of carrying a quantum more
+                // for as long as the stream plays. Bounded: the sink has a
+                // fixed number of buffers.
+                let mut inb = sink_for_output.dequeue_buffer();
+                if inb.is_some() {
+                    while let Some(newer) = sink_for_output.dequeue_buffer() {
+                        shared.late_buffers.fetch_add(1, Ordering::Relaxed);
+                        inb = Some(newer);
+                    }
+                }
                 let Some(mut outb) = out_stream.dequeue_buffer() else {
                     shared.xruns.fetch_add(1, Ordering::Relaxed);
                     return; // dropping `inb` gives it back
@@ -487,6 +499,7 @@ impl Conn {
                     },
                     None => {
                         // Nothing from the sink this cycle: keep time running on silence.
+                        shared.empty_cycles.fetch_add(1, Ordering::Relaxed);
                         let frames = requested.min(max_frames);
                         out[..frames * channels].fill(0.0);
                         frames

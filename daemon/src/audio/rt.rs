@@ -118,6 +118,12 @@ pub struct Shared {
     pub frames: AtomicU64,
     /// Cycles without an output buffer, or without input while linked.
     pub xruns: AtomicU64,
+    /// Sink buffers skipped because a newer one was already queued: the
+    /// output fell a cycle behind the sink, and catching up keeps the added
+    /// latency at the lookahead (see `pw.rs`).
+    pub late_buffers: AtomicU64,
+    /// Output cycles with nothing from the sink (silence went out).
+    pub empty_cycles: AtomicU64,
     /// Meter snapshots lost to a full queue.
     pub meter_overruns: AtomicU64,
     /// Old chains leaked because the trash queue was full.
@@ -136,6 +142,8 @@ impl Default for Shared {
             cycles: AtomicU64::new(0),
             frames: AtomicU64::new(0),
             xruns: AtomicU64::new(0),
+            late_buffers: AtomicU64::new(0),
+            empty_cycles: AtomicU64::new(0),
             meter_overruns: AtomicU64::new(0),
             trash_leaks: AtomicU64::new(0),
             quantum: AtomicU32::new(0),
