@@ -124,18 +124,34 @@ pub fn max_step(x: &[f32]) -> f32 {
 /// Largest element of each group of `G` consecutive elements of `x` (the
 /// last group may be short), written to `out[j]`; `out` entries past the
 /// last group are left alone. NaN-free input (the limiter's and the
-/// compressor's levels).
-///
-/// For `G` a power of two up to 64 (the chain's 8), whole groups go 64
-/// elements at a time through `log2 G` levels of pairwise maxima, each
-/// level half as long as the one before, in registers: element `i` of
-/// level `k` is the maximum of `x[i·2^k..(i + 1)·2^k]`, so level `log2 G`
-/// is the groups' results. A third of the time of doubling-stride passes
-/// in memory (whose overlapping reloads miss store forwarding), and half
-/// that of folding each group alone. The rest folds each group.
-/// Always inlined: it runs inside the chain's AVX2 build.
+/// compressor's levels). See [`group_fold`] for how.
 #[inline(always)]
 pub fn group_max<const G: usize>(x: &[f32], out: &mut [f32]) {
+    group_fold::<G>(x, out, f32::MIN, f32::max);
+}
+
+/// Sum of each group of `G` consecutive elements of `x` (the last group
+/// may be short), written to `out[j]`; entries past the last group are left
+/// alone. Whole groups are summed pairwise (see [`group_fold`]), which
+/// rounds no worse than a running sum; a short last group is a running sum.
+#[inline(always)]
+pub fn group_sum<const G: usize>(x: &[f32], out: &mut [f32]) {
+    group_fold::<G>(x, out, 0.0, |a, b| a + b);
+}
+
+/// `op` folded over each group of `G` consecutive elements of `x`, from
+/// `init`, into `out[j]` (`op` associative and commutative up to rounding).
+///
+/// For `G` a power of two up to 64 (the chain's 8), whole groups go 64
+/// elements at a time through `log2 G` levels of pairwise results, each
+/// level half as long as the one before, in registers: element `i` of
+/// level `k` folds `x[i·2^k..(i + 1)·2^k]`, so level `log2 G` is the
+/// groups' results. For the maximum, a third of the time of doubling-stride
+/// passes in memory (whose overlapping reloads miss store forwarding), and
+/// half that of folding each group alone. The rest folds each group.
+/// Always inlined: it runs inside the chain's AVX2 build.
+#[inline(always)]
+fn group_fold<const G: usize>(x: &[f32], out: &mut [f32], init: f32, op: impl Fn(f32, f32) -> f32) {
     const SPAN: usize = 64;
     let groups = x.len().div_ceil(G).min(out.len());
     let whole = (x.len() / G).min(groups);
@@ -146,12 +162,12 @@ pub fn group_max<const G: usize>(x: &[f32], out: &mut [f32]) {
             .chunks_exact(SPAN)
             .zip(out.chunks_exact_mut(SPAN / G))
         {
-            let l1: [f32; 32] = pair_maxima(chunk);
-            let l2: [f32; 16] = pair_maxima(&l1);
-            let l3: [f32; 8] = pair_maxima(&l2);
-            let l4: [f32; 4] = pair_maxima(&l3);
-            let l5: [f32; 2] = pair_maxima(&l4);
-            let l6: [f32; 1] = pair_maxima(&l5);
+            let l1: [f32; 32] = pair_fold(chunk, &op);
+            let l2: [f32; 16] = pair_fold(&l1, &op);
+            let l3: [f32; 8] = pair_fold(&l2, &op);
+            let l4: [f32; 4] = pair_fold(&l3, &op);
+            let l5: [f32; 2] = pair_fold(&l4, &op);
+            let l6: [f32; 1] = pair_fold(&l5, &op);
             let level: &[f32] = match G {
                 2 => &l1,
                 4 => &l2,
@@ -168,25 +184,25 @@ pub fn group_max<const G: usize>(x: &[f32], out: &mut [f32]) {
         .iter_mut()
         .zip(x[done * G..].chunks_exact(G.max(1)))
     {
-        *o = g.iter().fold(f32::MIN, |m, &v| m.max(v));
+        *o = g.iter().fold(init, |m, &v| op(m, v));
     }
     if let (Some(o), Some(rest)) = (out.get_mut(whole), x.get(whole * G..)) {
         if whole < groups {
-            *o = rest.iter().fold(f32::MIN, |m, &v| m.max(v));
+            *o = rest.iter().fold(init, |m, &v| op(m, v));
         }
     }
 }
 
-/// `out[i] = max(x[2i], x[2i + 1])`: one level of [`group_max`] (zeros if
-/// `x` is short, which the callers rule out). `max`, not a
+/// `out[i] = op(x[2i], x[2i + 1])`: one level of [`group_fold`] (zeros if
+/// `x` is short, which the callers rule out). For the maximum, `max`, not a
 /// compare-and-select that writes conditionally: in AVX2 code that becomes
 /// a masked store (microcoded and very slow on AMD Zen).
 #[inline(always)]
-fn pair_maxima<const N: usize>(x: &[f32]) -> [f32; N] {
+fn pair_fold<const N: usize>(x: &[f32], op: &impl Fn(f32, f32) -> f32) -> [f32; N] {
     let mut out = [0.0f32; N];
     if let Some(x) = x.get(..2 * N) {
         for (o, p) in out.iter_mut().zip(x.chunks_exact(2)) {
-            *o = p[0].max(p[1]);
+            *o = op(p[0], p[1]);
         }
     }
     out
@@ -233,26 +249,43 @@ mod tests {
         assert_eq!(out, [7.5, 9.0, 8.0, 0.0]);
     }
 
-    /// `group_max` against the plain definition, for the group size the
-    /// chain uses, two other powers of two, and lengths that end mid-group
-    /// and mid-span.
+    /// `group_max` and `group_sum` against the plain definitions, for the
+    /// group size the chain uses, two other powers of two, and lengths that
+    /// end mid-group and mid-span. Maxima are exact; sums within the
+    /// rounding of a `G`-term `f32` sum of an `f64` running sum, and a short
+    /// last group is the `f32` running sum exactly.
     #[test]
-    fn group_maxima_match_the_definition() {
+    fn group_folds_match_the_definition() {
         let x: [f32; 300] = core::array::from_fn(|i| libm::sinf(i as f32 * 2.3) * (i % 7) as f32);
         for len in [0usize, 1, 7, 8, 9, 63, 64, 65, 128, 200, 256, 257, 300] {
             let x = &x[..len];
             fn check<const G: usize>(x: &[f32]) {
-                let mut got = [-1.0f32; 80];
-                group_max::<G>(x, &mut got);
+                let (mut max, mut sum) = ([-1.0f32; 80], [-1.0f32; 80]);
+                group_max::<G>(x, &mut max);
+                group_sum::<G>(x, &mut sum);
                 let groups = x.len().div_ceil(G);
                 for (j, g) in x.chunks(G).enumerate() {
                     let want = g.iter().fold(f32::MIN, |m, &v| m.max(v));
-                    assert_eq!(got[j], want, "G {G}, {} frames, group {j}", x.len());
+                    assert_eq!(max[j], want, "G {G}, {} frames, group {j}", x.len());
+                    let want: f64 = g.iter().map(|&v| v as f64).sum();
+                    let scale: f64 = g.iter().map(|&v| v.abs() as f64).sum();
+                    assert!(
+                        (sum[j] as f64 - want).abs() <= scale * G as f64 * f32::EPSILON as f64,
+                        "G {G}, {} frames, group {j}: sum {} vs {want}",
+                        x.len(),
+                        sum[j]
+                    );
+                    if g.len() < G {
+                        let running = g.iter().fold(0.0f32, |a, &v| a + v);
+                        assert_eq!(sum[j], running, "G {G}: short group {j}");
+                    }
                 }
-                assert!(
-                    got[groups..].iter().all(|&v| v == -1.0),
-                    "G {G}: wrote past"
-                );
+                for out in [&max, &sum] {
+                    assert!(
+                        out[groups..].iter().all(|&v| v == -1.0),
+                        "G {G}: wrote past"
+                    );
+                }
             }
             check::<8>(x);
             check::<16>(x);

@@ -603,7 +603,7 @@ impl<const C: usize> SideChain<C> {
             for (m, &v) in mag[REACH_HIST..REACH_HIST + n].iter_mut().zip(x.iter()) {
                 let a = v.abs();
                 // Not a compare-and-select on `*m`: that would be a masked
-                // store in AVX2 code (see `units::pair_maxima`).
+                // store in AVX2 code (see `units::pair_fold`).
                 *m = m.max(a);
             }
         }

@@ -24,7 +24,7 @@
 
 use super::envelope::{block_step, one_pole_coeff, Smoothed};
 use crate::params::{CompressorParams, Detector};
-use crate::units::{fast_db_to_amp, fast_log2, group_max};
+use crate::units::{fast_db_to_amp, fast_log2, group_max, group_sum};
 
 /// Most frames one call to [`Compressor::process`] handles.
 pub const MAX_BLOCK: usize = 256;
@@ -202,19 +202,28 @@ impl Compressor {
                 let inv_channels = 1.0 / channels.len().max(1) as f32;
                 // Each group's input to the one-pole, `(1 - p)·mean`, and
                 // its `p`, first (independent of the state): the serial
-                // part is then one multiply and one add per group.
+                // part is then one multiply and one add per group. The
+                // group sums are pairwise, in registers (a running sum per
+                // group was a quarter of the compressor's samples on loud noise).
+                let mut sums = [0.0f32; GROUPS];
+                group_sum::<GROUP_FRAMES>(&frame_level[..n], &mut sums);
                 let mut drive = [0.0f32; GROUPS];
                 let mut pole = [0.0f32; GROUPS];
-                for ((d, p), g) in drive
-                    .iter_mut()
-                    .zip(pole.iter_mut())
-                    .zip(frame_level[..n].chunks(GROUP_FRAMES))
-                {
+                // Whole groups share one factor (1/8 is exact, so this is
+                // the division it replaces); a short last group divides.
+                let whole = n / GROUP_FRAMES;
+                let whole_pole = self.rms_pow[GROUP_FRAMES];
+                let whole_drive = (1.0 - whole_pole) * inv_channels;
+                for ((d, p), &sum) in drive.iter_mut().zip(pole.iter_mut()).zip(&sums).take(whole) {
                     // The one-pole over a group of constant mean power is
                     // exact; within a group only the group's mean matters.
-                    let mean = g.iter().sum::<f32>() * inv_channels / g.len() as f32;
-                    *p = self.rms_pow[g.len()];
-                    *d = (1.0 - *p) * mean;
+                    *p = whole_pole;
+                    *d = whole_drive * (sum * (1.0 / GROUP_FRAMES as f32));
+                }
+                if whole < groups {
+                    let len = n - whole * GROUP_FRAMES;
+                    pole[whole] = self.rms_pow[len];
+                    drive[whole] = (1.0 - pole[whole]) * (sums[whole] * inv_channels / len as f32);
                 }
                 let mut ms = self.mean_square;
                 for ((l, &d), &p) in level.iter_mut().zip(&drive).zip(&pole).take(groups) {
