@@ -9,7 +9,7 @@
 //! and divide the total by the frames printed (programme or hot, 48 kHz
 //! stereo in 1024-frame blocks, the same signals as `benches/chain.rs`).
 
-use dsp_core::dsp::chain::{Chain, ChainConfig};
+use dsp_core::dsp::chain::{Chain, ChainConfig, ChainScratch};
 use headroom_benches::{signal, RATE};
 
 fn main() {
@@ -26,15 +26,17 @@ fn main() {
     };
     let mut chain = Chain::<2>::new(config).expect("48 kHz stereo is supported");
     let mut buf = input.clone();
-    run(&mut chain, &mut buf);
+    // Working memory kept across calls, as `headroomd` keeps it.
+    let mut scratch = Box::new(ChainScratch::<2>::new());
+    run(&mut chain, &mut scratch, &mut buf);
     let peak = buf.iter().fold(0.0f32, |m, s| m.max(s.abs()));
     println!("{which}: {} frames, output peak {peak}", input.len() / 2);
 }
 
 /// The measured part: everything the chain does, nothing else.
 #[inline(never)]
-fn run(chain: &mut Chain<2>, buf: &mut [f32]) {
+fn run(chain: &mut Chain<2>, scratch: &mut ChainScratch<2>, buf: &mut [f32]) {
     for block in buf.chunks_mut(2 * 1024) {
-        chain.process_interleaved(block);
+        chain.process_interleaved_in(scratch, block);
     }
 }

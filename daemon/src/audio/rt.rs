@@ -18,7 +18,7 @@
 //! linearly over one block so a change never clicks.
 
 use super::queues::{self, RtEnds};
-use dsp_core::dsp::chain::{Chain, ChainConfig, ChainMeters};
+use dsp_core::dsp::chain::{Chain, ChainConfig, ChainMeters, ChainScratch};
 use dsp_core::dsp::isa::Isa;
 use dsp_core::dsp::loudness::LoudnessMeter;
 use dsp_core::params::Params;
@@ -38,6 +38,8 @@ const SNAPSHOTS_PER_S: u32 = 60;
 pub struct Dsp {
     /// The leveling chain.
     pub chain: Chain<MAX_CHANNELS>,
+    /// The chain's working memory, kept so no callback initializes it.
+    pub scratch: ChainScratch<MAX_CHANNELS>,
     /// BS.1770 meter of what leaves Headroom (before the desktop volume).
     pub out_meter: LoudnessMeter<MAX_CHANNELS>,
     /// Interleaved channels of the buffers.
@@ -63,6 +65,7 @@ impl Dsp {
         out_meter.set_isa(isa);
         Ok(Box::new(Dsp {
             chain,
+            scratch: ChainScratch::new(),
             out_meter,
             channels,
             rate_hz,
@@ -219,7 +222,7 @@ impl Rt {
         let ch = d.channels;
         let frames = buf.len() / ch;
         let buf = &mut buf[..frames * ch];
-        d.chain.process_interleaved(buf);
+        d.chain.process_interleaved_in(&mut d.scratch, buf);
         d.out_meter.process_interleaved(buf);
         // Desktop volume after the chain, ramped over the block.
         let mute = self.shared.mute.load(Ordering::Relaxed);
