@@ -119,7 +119,7 @@ pub struct Shared {
     pub cycles: AtomicU64,
     /// Frames processed.
     pub frames: AtomicU64,
-    /// Cycles without an output buffer, or without input while linked.
+    /// Cycles without an output buffer (input missing is `empty_cycles`).
     pub xruns: AtomicU64,
     /// Sink buffers skipped because a newer one was already queued: the
     /// output fell a cycle behind the sink, and catching up keeps the added
