@@ -49,14 +49,22 @@ pub fn fast_log2(x: f32) -> f32 {
 #[inline]
 pub fn fast_exp2(x: f32) -> f32 {
     let x = x.clamp(-126.0, 126.0);
-    // floor without a libm call, so loops over this vectorize.
-    let t = x as i32;
-    let xi = (t - (x < t as f32) as i32) as f32;
+    // floor(x) without a libm call and without a float-to-int cast: Rust's
+    // saturating `as i32` compiles to one scalar conversion and two fixups
+    // per lane, which un-vectorized the compressor's block of exponentials
+    // (a tenth of a 128-frame block). Adding 1.5·2²³ rounds `x` to an
+    // integer in the sum's low mantissa bits; one compare makes it a floor.
+    const SHIFT: f32 = 12_582_912.0;
+    let sum = x + SHIFT;
+    let nearest = sum - SHIFT;
+    let above = x < nearest;
+    let xi = nearest - if above { 1.0 } else { 0.0 };
+    let ni = (sum.to_bits() as i32 - SHIFT.to_bits() as i32) - above as i32;
     let f = x - xi;
     // Least-squares quartic for 2^f on [0, 1): max relative error 7.3e-6.
     let p = 1.000_007_3
         + f * (0.692_931_3 + f * (0.241_710_26 + f * (0.051_666_88 + f * 0.013_676_531)));
-    f32::from_bits((((xi as i32) + 127) as u32) << 23) * p
+    f32::from_bits(((ni + 127) as u32) << 23) * p
 }
 
 /// Fast decibels of an amplitude ratio (see [`fast_log2`]).
@@ -77,19 +85,16 @@ pub fn fast_db_to_amp(db: f32) -> f32 {
 /// in independent lanes so the reduction vectorizes. NaN-free input only.
 #[inline]
 pub fn max_of(x: &[f32]) -> f32 {
-    const LANES: usize = 8;
-    let mut acc = [0.0f32; LANES];
-    let mut blocks = x.chunks_exact(LANES);
-    for b in &mut blocks {
+    let above = |m: f32, v: f32| if v > m { v } else { m };
+    lanes_fold(x, 0.0, |acc, b| {
         for l in 0..LANES {
-            acc[l] = if b[l] > acc[l] { b[l] } else { acc[l] };
+            acc[l] = above(acc[l], b[l]);
         }
-    }
-    let mut m = 0.0f32;
-    for &v in acc.iter().chain(blocks.remainder()) {
-        m = if v > m { v } else { m };
-    }
-    m
+    })
+    .map_or_else(
+        || x.iter().fold(0.0, |m, &v| above(m, v)),
+        |acc| tree(acc, above),
+    )
 }
 
 /// Largest `|x[i + 1] - x[i]|` over `x` (0 for fewer than two elements),
@@ -97,28 +102,72 @@ pub fn max_of(x: &[f32]) -> f32 {
 /// written first. NaN-free input only.
 #[inline(always)]
 pub fn max_step(x: &[f32]) -> f32 {
-    const LANES: usize = 8;
+    let above = |m: f32, v: f32| if v > m { v } else { m };
     let Some(later) = x.get(1..) else {
         return 0.0;
     };
-    let mut acc = [0.0f32; LANES];
-    let mut pairs = later.chunks_exact(LANES).zip(x.chunks_exact(LANES));
-    for (b, a) in &mut pairs {
+    if later.len() < LANES {
+        return later
+            .iter()
+            .zip(x)
+            .fold(0.0, |m, (b, a)| above(m, (b - a).abs()));
+    }
+    let step = |acc: &mut [f32; LANES], b: &[f32], a: &[f32]| {
         for l in 0..LANES {
-            let d = (b[l] - a[l]).abs();
-            acc[l] = if d > acc[l] { d } else { acc[l] };
+            acc[l] = above(acc[l], (b[l] - a[l]).abs());
+        }
+    };
+    let mut acc = [0.0f32; LANES];
+    for (b, a) in later.chunks_exact(LANES).zip(x.chunks_exact(LANES)) {
+        step(&mut acc, b, a);
+    }
+    // The last partial block again as a whole one, overlapping (see
+    // [`lanes_fold`]).
+    let tail = later.len() - LANES;
+    if later.len() % LANES != 0 {
+        step(&mut acc, &later[tail..], &x[tail..tail + LANES]);
+    }
+    tree(acc, above)
+}
+
+/// Lanes of the order-free reductions ([`max_of`], [`min_of`],
+/// [`max_step`]): one AVX register of `f32`.
+pub(crate) const LANES: usize = 8;
+
+/// `fold` over `x` in blocks of [`LANES`] into lanes starting at `init`,
+/// the last partial block taken as the final whole [`LANES`] elements
+/// again: an idempotent fold (a maximum or minimum) does not mind seeing
+/// an element twice, and a vector pass is cheaper than a scalar tail (the
+/// chain reduces several odd-length spans a block). `None` when `x` is
+/// shorter than one block.
+#[inline(always)]
+pub(crate) fn lanes_fold(
+    x: &[f32],
+    init: f32,
+    mut fold: impl FnMut(&mut [f32; LANES], &[f32; LANES]),
+) -> Option<[f32; LANES]> {
+    let tail = x.len().checked_sub(LANES)?;
+    let mut acc = [init; LANES];
+    let mut blocks = x.chunks_exact(LANES);
+    for b in &mut blocks {
+        if let Ok(b) = <&[f32; LANES]>::try_from(b) {
+            fold(&mut acc, b);
         }
     }
-    let whole = later.len() / LANES * LANES;
-    let mut m = 0.0f32;
-    for &v in acc.iter() {
-        m = if v > m { v } else { m };
+    if !blocks.remainder().is_empty() {
+        if let Ok(b) = <&[f32; LANES]>::try_from(&x[tail..]) {
+            fold(&mut acc, b);
+        }
     }
-    for (b, a) in later[whole..].iter().zip(&x[whole..]) {
-        let d = (b - a).abs();
-        m = if d > m { d } else { m };
-    }
-    m
+    Some(acc)
+}
+
+/// `op` over the lanes as a tree (three dependent steps, not eight).
+#[inline(always)]
+pub(crate) fn tree(acc: [f32; LANES], op: impl Fn(f32, f32) -> f32) -> f32 {
+    let four: [f32; 4] = core::array::from_fn(|i| op(acc[i], acc[i + 4]));
+    let two: [f32; 2] = core::array::from_fn(|i| op(four[i], four[i + 2]));
+    op(two[0], two[1])
 }
 
 /// Largest element of each group of `G` consecutive elements of `x` (the
@@ -212,19 +261,16 @@ fn pair_fold<const N: usize>(x: &[f32], op: &impl Fn(f32, f32) -> f32) -> [f32; 
 /// lanes so the reduction vectorizes. NaN-free input only.
 #[inline]
 pub fn min_of(x: &[f32]) -> f32 {
-    const LANES: usize = 8;
-    let mut acc = [f32::MAX; LANES];
-    let mut blocks = x.chunks_exact(LANES);
-    for b in &mut blocks {
+    let below = |m: f32, v: f32| if v < m { v } else { m };
+    lanes_fold(x, f32::MAX, |acc, b| {
         for l in 0..LANES {
-            acc[l] = if b[l] < acc[l] { b[l] } else { acc[l] };
+            acc[l] = below(acc[l], b[l]);
         }
-    }
-    let mut m = f32::MAX;
-    for &v in acc.iter().chain(blocks.remainder()) {
-        m = if v < m { v } else { m };
-    }
-    m
+    })
+    .map_or_else(
+        || x.iter().fold(f32::MAX, |m, &v| below(m, v)),
+        |acc| tree(acc, below),
+    )
 }
 
 #[cfg(test)]
@@ -247,6 +293,26 @@ mod tests {
         let mut out = [0.0f32; 4];
         group_max::<4>(&x, &mut out);
         assert_eq!(out, [7.5, 9.0, 8.0, 0.0]);
+    }
+
+    /// The lane reductions, whose last partial block overlaps the one
+    /// before, against plain scalar folds at every length up to five
+    /// blocks and from every start (so the extremum sits in the main
+    /// blocks, the overlap, the tail alone or a short slice).
+    #[test]
+    fn lane_reductions_match_scalar_folds_at_every_length() {
+        let x: [f32; 48] = core::array::from_fn(|i| libm::sinf(i as f32 * 1.7) * (i % 5) as f32);
+        for start in 0..8 {
+            for len in 0..=x.len() - start {
+                let x = &x[start..start + len];
+                let max = x.iter().fold(0.0f32, |m, &v| if v > m { v } else { m });
+                let min = x.iter().fold(f32::MAX, |m, &v| if v < m { v } else { m });
+                let step = x.windows(2).fold(0.0f32, |m, w| m.max((w[1] - w[0]).abs()));
+                assert_eq!(max_of(x), max, "max {start}+{len}");
+                assert_eq!(min_of(x), min, "min {start}+{len}");
+                assert_eq!(max_step(x), step, "step {start}+{len}");
+            }
+        }
     }
 
     /// `group_max` and `group_sum` against the plain definitions, for the
@@ -299,6 +365,53 @@ mod tests {
             assert!((amp_to_db(db_to_amp(db)) - db).abs() < 1e-4);
         }
         assert!((power_to_db(db_to_power(-23.0)) + 23.0).abs() < 1e-12);
+    }
+
+    /// The rounding trick in `fast_exp2` is an exact floor: the result
+    /// equals the same polynomial split at `libm::floorf`, bit for bit, at
+    /// every integer, one ulp either side of it, across the range and at
+    /// the clamps; NaN stays NaN.
+    #[test]
+    fn fast_exp2_splits_at_the_exact_floor() {
+        let reference = |x: f32| {
+            let x = x.clamp(-126.0, 126.0);
+            let xi = libm::floorf(x);
+            let f = x - xi;
+            let p = 1.000_007_3
+                + f * (0.692_931_3 + f * (0.241_710_26 + f * (0.051_666_88 + f * 0.013_676_531)));
+            f32::from_bits(((xi as i32 + 127) as u32) << 23) * p
+        };
+        let check = |x: f32| {
+            assert_eq!(fast_exp2(x).to_bits(), reference(x).to_bits(), "exp2({x})");
+        };
+        for k in -130..=130 {
+            let k = k as f32;
+            // One ulp above and below (toward and away from zero alike).
+            let (up, down) = (
+                f32::from_bits(k.to_bits() + 1),
+                f32::from_bits(k.to_bits().saturating_sub(1)),
+            );
+            for x in [k, up, down, k + 0.5, k - 0.5, k + 0.999_99, k - 1e-6] {
+                check(x);
+            }
+        }
+        let mut x = -140.0f32;
+        while x < 140.0 {
+            check(x);
+            x += 0.003_7;
+        }
+        for x in [
+            -0.0,
+            f32::MIN_POSITIVE,
+            -f32::MIN_POSITIVE,
+            1e-30,
+            -1e-30,
+            1e30,
+            -1e30,
+        ] {
+            check(x);
+        }
+        assert!(fast_exp2(f32::NAN).is_nan());
     }
 
     #[test]

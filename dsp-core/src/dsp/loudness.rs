@@ -80,28 +80,29 @@ fn power_to_lufs(power: f64) -> f64 {
     }
 }
 
-/// Largest `|x|` of finite samples (non-finite count as 0).
+/// Largest `|x|` of finite samples (non-finite count as 0), in lanes with
+/// the tail overlapping (see [`crate::units::lanes_fold`]).
 #[inline(always)]
 fn sample_peak(x: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let mut blocks = x.chunks_exact(8);
-    for b in &mut blocks {
-        for l in 0..8 {
-            let a = b[l].abs();
-            // `a <= MAX` is false for NaN and ∞.
-            let a = if a <= f32::MAX { a } else { 0.0 };
-            acc[l] = if a > acc[l] { a } else { acc[l] };
+    // `a <= MAX` is false for NaN and ∞.
+    let finite_abs = |v: f32| {
+        let a = v.abs();
+        if a <= f32::MAX {
+            a
+        } else {
+            0.0
         }
-    }
-    let mut m = 0.0f32;
-    for a in acc
-        .into_iter()
-        .chain(blocks.remainder().iter().map(|v| v.abs()))
-    {
-        let a = if a <= f32::MAX { a } else { 0.0 };
-        m = if a > m { a } else { m };
-    }
-    m
+    };
+    let above = |m: f32, v: f32| if v > m { v } else { m };
+    crate::units::lanes_fold(x, 0.0, |acc, b| {
+        for (m, &v) in acc.iter_mut().zip(b) {
+            *m = above(*m, finite_abs(v));
+        }
+    })
+    .map_or_else(
+        || x.iter().fold(0.0, |m, &v| above(m, finite_abs(v))),
+        |acc| crate::units::tree(acc, above),
+    )
 }
 
 /// How many of a bin's `c` values lie above fraction `g` of its width,
@@ -840,6 +841,24 @@ mod tests {
         assert!(size <= 17 * 1024, "LoudnessMeter<2> is {size} bytes");
         let detector = core::mem::size_of::<TruePeakDetector<2>>();
         assert!(detector <= 512, "TruePeakDetector<2> is {detector} bytes");
+    }
+
+    /// The sample peak's overlapping tail and its non-finite handling, at
+    /// every length up to five lane blocks: NaN and infinities count as 0.
+    #[test]
+    fn sample_peak_matches_a_scalar_scan() {
+        let mut x: [f32; 40] =
+            core::array::from_fn(|i| libm::sinf(i as f32 * 2.9) * (i % 6) as f32);
+        x[3] = f32::NAN;
+        x[17] = f32::INFINITY;
+        x[30] = f32::NEG_INFINITY;
+        for len in 0..=x.len() {
+            let want = x[..len]
+                .iter()
+                .filter(|v| v.is_finite())
+                .fold(0.0f32, |m, v| m.max(v.abs()));
+            assert_eq!(sample_peak(&x[..len]), want, "{len}");
+        }
     }
 
     #[test]
