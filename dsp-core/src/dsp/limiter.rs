@@ -372,9 +372,12 @@ pub struct Limiter<const C: usize> {
     pending_ramp: Option<u32>,
     xfade_frames: u32,
     /// The ceiling glide's and the on/off crossfade's one-pole steps over a
-    /// whole block, and the detector margin as a gain, computed once (an
-    /// `expf` or `powf` per block is measurable).
+    /// block of `coeff_frames` frames, and the detector margin as a gain:
+    /// computed when the block length changes, not per block (three `expf`
+    /// a block were 0.2 ns per frame at 128-frame blocks). Hosts repeat one
+    /// length.
     block_coeffs: [f32; 3],
+    coeff_frames: usize,
     /// Ceiling as linear amplitude, gliding.
     ceiling: Smoothed,
     /// 0 = off (unity), 1 = limiting.
@@ -437,6 +440,7 @@ impl<const C: usize> Limiter<C> {
                 block_step(XFADE_TAU_MS, max_block, sample_rate_hz),
                 db_to_amp(-DETECTOR_MARGIN_DB),
             ],
+            coeff_frames: max_block,
             ceiling: Smoothed::new(ceiling),
             mix: Smoothed::new(if params.enabled { 1.0 } else { 0.0 }),
             min_gain: 1.0,
@@ -610,7 +614,7 @@ impl<const C: usize> Limiter<C> {
     /// one-pole step over `frames` frames.
     fn block_coeff(&self, which: usize, frames: usize) -> f32 {
         match which {
-            0 | 1 if frames == self.max_block => self.block_coeffs[which],
+            0 | 1 if frames == self.coeff_frames => self.block_coeffs[which],
             0 => block_step(GLIDE_MS, frames, self.sample_rate_hz),
             _ => block_step(XFADE_TAU_MS, frames, self.sample_rate_hz),
         }
@@ -647,6 +651,11 @@ impl<const C: usize> Limiter<C> {
         let Some((n, channels)) = self.block_size(audio, frames, gain.len().min(peak.len())) else {
             return;
         };
+        if n != self.coeff_frames {
+            self.block_coeffs[0] = block_step(GLIDE_MS, n, self.sample_rate_hz);
+            self.block_coeffs[1] = block_step(XFADE_TAU_MS, n, self.sample_rate_hz);
+            self.coeff_frames = n;
+        }
         // The ceiling may glide inside this block: aim at the lower end.
         let aim = self.aim(n);
         let ceiling = self.ceiling.step(self.block_coeff(0, n));
