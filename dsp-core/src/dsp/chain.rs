@@ -98,7 +98,7 @@ pub struct Chain<const C: usize> {
 /// as planar blocks, the meter's scratch and the per-frame arrays of one
 /// block. Nothing in it carries over between blocks, so one can serve any
 /// number of chains of the same capacity, and a host that keeps one saves
-/// initializing it (about 16 KiB for stereo) on every call (`memset` was
+/// initializing it (about 19.5 KiB for stereo) on every call (`memset` was
 /// 10 % of the time at 128-frame calls, 19 % at 32). Not part of the
 /// chain's state (which stays under 32 KiB for stereo).
 #[derive(Debug, Clone)]
@@ -120,12 +120,17 @@ impl<const C: usize> ChainScratch<C> {
                 agc_gain: [0.0; BLOCK_FRAMES],
                 comp_gain: [0.0; BLOCK_FRAMES],
                 power: [0.0; BLOCK_FRAMES],
-                gain: [0.0; BLOCK_FRAMES],
                 peak: [0.0; BLOCK_FRAMES],
                 lim_gain: [0.0; BLOCK_FRAMES],
                 weights: [0.0; BLOCK_FRAMES],
                 shrink: [0.0; BLOCK_FRAMES],
                 mix: [0.0; BLOCK_FRAMES],
+                side: SideWork {
+                    gain: [0.0; REACH_HIST + BLOCK_FRAMES],
+                    mag: [0.0; REACH_HIST + BLOCK_FRAMES],
+                    hf: [0.0; BLOCK_FRAMES],
+                    tp: [0.0; BLOCK_FRAMES],
+                },
             },
         }
     }
@@ -145,12 +150,25 @@ struct BlockWork {
     agc_gain: [f32; BLOCK_FRAMES],
     comp_gain: [f32; BLOCK_FRAMES],
     power: [f32; BLOCK_FRAMES],
-    gain: [f32; BLOCK_FRAMES],
     peak: [f32; BLOCK_FRAMES],
     lim_gain: [f32; BLOCK_FRAMES],
     weights: [f32; BLOCK_FRAMES],
     shrink: [f32; BLOCK_FRAMES],
     mix: [f32; BLOCK_FRAMES],
+    side: SideWork,
+}
+
+/// [`SideChain::peaks`]'s arrays: the pre-limiter gain and the input
+/// magnitude from [`REACH_HIST`] frames back (the history copied in front
+/// of the block's `n` frames), the high-band guard's bounds and the
+/// detector's reports. Kept by the host like the rest of [`BlockWork`]:
+/// zeroing them was a quarter of a 128-frame block's `memset`.
+#[derive(Debug, Clone)]
+struct SideWork {
+    gain: [f32; REACH_HIST + BLOCK_FRAMES],
+    mag: [f32; REACH_HIST + BLOCK_FRAMES],
+    hf: [f32; BLOCK_FRAMES],
+    tp: [f32; BLOCK_FRAMES],
 }
 
 /// The limiter's side chain, computed from the input meter's true-peak
@@ -567,8 +585,8 @@ impl<const C: usize> Chain<C> {
         }
 
         // Side chain from the input meter's true-peak work.
-        let gain = &mut work.gain;
-        for ((g, &a), &c) in gain[..n]
+        let side = &mut work.side;
+        for ((g, &a), &c) in side.gain[REACH_HIST..REACH_HIST + n]
             .iter_mut()
             .zip(&agc_gain[..n])
             .zip(&comp_gain[..n])
@@ -580,8 +598,8 @@ impl<const C: usize> Chain<C> {
         self.side.peaks::<C, FUSED>(
             &mut self.meter,
             scratch,
+            side,
             input_refs,
-            &gain[..n],
             aim,
             &mut peak[..n],
         );
@@ -666,34 +684,47 @@ impl<const C: usize> SideChain<C> {
         })
     }
 
-    /// Side-chain readings of `gain · input` for one block (see the type's
-    /// docs), aligned like the limiter's own detector; readings at or below
-    /// `aim` may be any value at or below it. Also feeds the meter's true
-    /// peak.
+    /// Side-chain readings of `gain · input` for one block of
+    /// `peak.len()` frames (see the type's docs), aligned like the
+    /// limiter's own detector, the gain given in
+    /// `work.gain[REACH_HIST..][..n]`; readings at or below `aim` may be
+    /// any value at or below it. Also feeds the meter's true peak.
     #[inline(always)]
     fn peaks<const M: usize, const FUSED: bool>(
         &mut self,
         meter: &mut LoudnessMeter<M>,
         scratch: &mut MeterScratch,
+        work: &mut SideWork,
         input: &[&[f32]],
-        gain: &[f32],
         aim: f32,
         peak: &mut [f32],
     ) {
-        let n = gain.len().min(peak.len()).min(BLOCK_FRAMES);
+        let n = peak.len().min(BLOCK_FRAMES);
+        let SideWork {
+            gain: g,
+            mag,
+            hf,
+            tp,
+        } = work;
         // Gains and magnitudes from `reach` frames back to the block's end.
-        let mut g = [0.0f32; REACH_HIST + BLOCK_FRAMES];
-        let mut mag = [0.0f32; REACH_HIST + BLOCK_FRAMES];
         g[..REACH_HIST].copy_from_slice(&self.gain_hist);
-        g[REACH_HIST..REACH_HIST + n].copy_from_slice(&gain[..n]);
         mag[..REACH_HIST].copy_from_slice(&self.mag_hist);
-        for x in input {
-            for (m, &v) in mag[REACH_HIST..REACH_HIST + n].iter_mut().zip(x.iter()) {
-                let a = v.abs();
-                // Not a compare-and-select on `*m`: that would be a masked
-                // store in AVX2 code (see `units::pair_fold`).
-                *m = m.max(a);
+        // Not a compare-and-select on `*m`: that would be a masked store in
+        // AVX2 code (see `units::pair_fold`). The first channel writes what
+        // folding it into zeros would give.
+        let block_mag = &mut mag[REACH_HIST..REACH_HIST + n];
+        match input.split_first() {
+            Some((first, rest)) => {
+                for (m, &v) in block_mag.iter_mut().zip(first.iter()) {
+                    *m = 0.0f32.max(v.abs());
+                }
+                for x in rest {
+                    for (m, &v) in block_mag.iter_mut().zip(x.iter()) {
+                        *m = m.max(v.abs());
+                    }
+                }
             }
+            None => block_mag.fill(0.0),
         }
         let span = REACH_HIST - self.reach..REACH_HIST + n;
         let max_mag = max_of(&mag[span.clone()]);
@@ -706,13 +737,14 @@ impl<const C: usize> SideChain<C> {
         // A quiet block (the bound of every reading, detector and guard, is
         // under the aim) skips the guard: its readings may be any value at
         // or below the aim, and 0 plus the detector's is.
-        let mut hf = [0.0f32; BLOCK_FRAMES];
-        let max_hf = if max_gain * max_mag * self.bound_gain + extra <= aim {
-            self.hf.skip(input, n, max_mag);
-            0.0
-        } else {
+        let guarded = max_gain * max_mag * self.bound_gain + extra > aim;
+        let max_hf = if guarded {
+            hf[..n].fill(0.0);
             self.hf.add_bound_on::<_, FUSED>(input, n, &mut hf[..n]);
             max_of(&hf[..n])
+        } else {
+            self.hf.skip(input, n, max_mag);
+            0.0
         };
 
         // Reports that cannot lift a reading over `aim` may skip the work.
@@ -721,10 +753,18 @@ impl<const C: usize> SideChain<C> {
         } else {
             f32::MAX
         };
-        let mut tp = [0.0f32; BLOCK_FRAMES];
+        // The detector merges its reports into what is there.
+        tp[..n].fill(0.0);
         meter.measure_true_peak_frames_on::<FUSED>(scratch, input, floor, &mut tp[..n]);
-        for (((p, &t), &h), &gc) in peak[..n].iter_mut().zip(&tp[..n]).zip(&hf[..n]).zip(centre) {
-            *p = gc * (t + h) + extra;
+        if guarded {
+            for (((p, &t), &h), &gc) in peak.iter_mut().zip(&tp[..n]).zip(&hf[..n]).zip(centre) {
+                *p = gc * (t + h) + extra;
+            }
+        } else {
+            // The guard's bound taken as 0, the same sum written out.
+            for ((p, &t), &gc) in peak.iter_mut().zip(&tp[..n]).zip(centre) {
+                *p = gc * (t + 0.0) + extra;
+            }
         }
 
         self.gain_hist.copy_from_slice(&g[n..n + REACH_HIST]);

@@ -163,12 +163,12 @@ impl Compressor {
         let threshold_db = self.threshold_db.step(glide);
         let slope = self.slope.step(glide);
         let knee_db = self.knee_db.step(glide);
-        let mut makeup_db = [0.0f32; MAX_BLOCK];
-        let mut mix = [0.0f32; MAX_BLOCK];
-        self.makeup_db.step_into(glide, &mut makeup_db[..n]);
-        let mix_now = self.mix.step_into(glide, &mut mix[..n]);
+        // Read at group ends only: no per-frame arrays to fill.
+        let makeup_db = self.makeup_db.step_over(glide, n);
+        let mix = self.mix.step_over(glide, n);
+        let mix_now = mix.to;
 
-        if mix_now == 0.0 && mix[0] == 0.0 {
+        if mix_now == 0.0 && mix.at(0) == 0.0 {
             self.reduction_db = 0.0;
             self.last_gain = 1.0;
             gain[..n].fill(1.0);
@@ -178,27 +178,21 @@ impl Compressor {
 
         // Level per group, as power (peak² or mean square): per-frame work
         // is a vectorized max or sum over channels.
-        let mut frame_level = [0.0f32; MAX_BLOCK];
+        // Per-frame levels go in `gain`, written last: no array of its own
+        // to zero per block.
+        let frame_level = &mut gain[..n];
         let mut level = [LEVEL_FLOOR; GROUPS];
         match self.detector {
             Detector::Peak => {
-                for ch in channels {
-                    for (p, &x) in frame_level[..n].iter_mut().zip(&ch[..n]) {
-                        *p = p.max(x.abs());
-                    }
-                }
+                fold_channels(frame_level, channels, |p, x| p.max(x.abs()));
                 let mut peaks = [0.0f32; GROUPS];
-                group_max::<GROUP_FRAMES>(&frame_level[..n], &mut peaks);
+                group_max::<GROUP_FRAMES>(frame_level, &mut peaks);
                 for (l, &p) in level.iter_mut().zip(&peaks[..groups]) {
                     *l = (p * p).max(LEVEL_FLOOR);
                 }
             }
             Detector::Rms => {
-                for ch in channels {
-                    for (p, &x) in frame_level[..n].iter_mut().zip(&ch[..n]) {
-                        *p += x * x;
-                    }
-                }
+                fold_channels(frame_level, channels, |p, x| p + x * x);
                 let inv_channels = 1.0 / channels.len().max(1) as f32;
                 // Each group's input to the one-pole, `(1 - p)·mean`, and
                 // its `p`, first (independent of the state): the serial
@@ -206,7 +200,7 @@ impl Compressor {
                 // group sums are pairwise, in registers (a running sum per
                 // group was a quarter of the compressor's samples on loud noise).
                 let mut sums = [0.0f32; GROUPS];
-                group_sum::<GROUP_FRAMES>(&frame_level[..n], &mut sums);
+                group_sum::<GROUP_FRAMES>(frame_level, &mut sums);
                 let mut drive = [0.0f32; GROUPS];
                 let mut pole = [0.0f32; GROUPS];
                 // Whole groups share one factor (1/8 is exact, so this is
@@ -284,7 +278,7 @@ impl Compressor {
             let r = flush(r);
             deepest = deepest.min(r);
             let last = (j * GROUP_FRAMES + GROUP_FRAMES - 1).min(n - 1);
-            *e = mix[last] * (r + makeup_db[last]);
+            *e = mix.at(last) * (r + makeup_db.at(last));
         }
         let mut end_gain = [1.0f32; GROUPS];
         for (g, &e) in end_gain.iter_mut().zip(&end_db) {
@@ -323,6 +317,25 @@ impl Compressor {
             prev = end;
         }
         self.last_gain = prev;
+    }
+}
+
+/// `out[i]` = `op` folded over every channel's frame `i`, from 0. The
+/// first channel writes `op(0, x)` rather than folding into zeros written
+/// first (a `memset` a block).
+#[inline(always)]
+fn fold_channels(out: &mut [f32], channels: &[&[f32]], op: impl Fn(f32, f32) -> f32) {
+    let Some((first, rest)) = channels.split_first() else {
+        out.fill(0.0);
+        return;
+    };
+    for (p, &x) in out.iter_mut().zip(*first) {
+        *p = op(0.0, x);
+    }
+    for ch in rest {
+        for (p, &x) in out.iter_mut().zip(*ch) {
+            *p = op(*p, x);
+        }
     }
 }
 

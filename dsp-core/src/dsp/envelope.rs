@@ -82,20 +82,25 @@ impl Smoothed {
     /// be a zipper. Returns the new value.
     #[inline]
     pub fn step_into(&mut self, coeff: f32, out: &mut [f32]) -> f32 {
+        let glide = self.step_over(coeff, out.len());
+        glide.fill(out);
+        glide.to
+    }
+
+    /// Advances by one block of `frames` frames like
+    /// [`step_into`](Self::step_into), returning the block's path instead
+    /// of writing it: a caller that reads a few of its values, or applies a
+    /// flat one as a scalar, needs no per-frame array.
+    #[inline]
+    pub fn step_over(&mut self, coeff: f32, frames: usize) -> Glide {
         let from = self.current;
         let to = self.step(coeff);
-        if from == to {
-            out.fill(to);
-        } else {
-            let inc = (to - from) / out.len().max(1) as f32;
-            for (i, o) in out.iter_mut().enumerate() {
-                *o = from + inc * (i + 1) as f32;
-            }
-            if let Some(last) = out.last_mut() {
-                *last = to;
-            }
+        Glide {
+            from,
+            to,
+            inc: (to - from) / frames.max(1) as f32,
+            last: frames.saturating_sub(1),
         }
-        to
     }
 
     /// The present value.
@@ -114,6 +119,52 @@ impl Smoothed {
     #[inline]
     pub fn is_settled(&self) -> bool {
         self.current == self.target
+    }
+}
+
+/// One block of a [`Smoothed`] value: linear from the old value to the new,
+/// frame `i` at `from + inc·(i + 1)` and the last frame exactly at `to`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Glide {
+    /// The value before the block.
+    pub from: f32,
+    /// The value at the block's last frame (and after it).
+    pub to: f32,
+    inc: f32,
+    last: usize,
+}
+
+impl Glide {
+    /// Whether every frame of the block has the value `to`.
+    #[inline]
+    pub fn is_flat(&self) -> bool {
+        self.from == self.to
+    }
+
+    /// The value at frame `i` of the block.
+    #[inline]
+    pub fn at(&self, i: usize) -> f32 {
+        if self.is_flat() || i >= self.last {
+            self.to
+        } else {
+            self.from + self.inc * (i + 1) as f32
+        }
+    }
+
+    /// The block's values, frame by frame, into `out`.
+    #[inline]
+    pub fn fill(&self, out: &mut [f32]) {
+        if self.is_flat() {
+            out.fill(self.to);
+        } else {
+            let (from, inc) = (self.from, self.inc);
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = from + inc * (i + 1) as f32;
+            }
+            if let Some(last) = out.last_mut() {
+                *last = self.to;
+            }
+        }
     }
 }
 

@@ -660,8 +660,8 @@ impl<const C: usize> Limiter<C> {
         let aim = self.aim(n);
         let ceiling = self.ceiling.step(self.block_coeff(0, n));
         let xfade = self.block_coeff(1, n);
-        let mut mix = [0.0f32; MAX_BLOCK];
-        let mix_now = self.mix.step_into(xfade, &mut mix[..n]);
+        let mix = self.mix.step_over(xfade, n);
+        let mix_now = mix.to;
 
         let start = self.now;
         // In steady state (the common case) the ramp cannot change inside
@@ -741,8 +741,18 @@ impl<const C: usize> Limiter<C> {
             }
         }
         if !unity {
-            for (g, &m) in gain[..n].iter_mut().zip(&mix[..n]) {
-                *g = 1.0 - m * (1.0 - *g);
+            // Settled on or off (nearly always) as a scalar: a per-frame
+            // array would be zeroed every block.
+            if mix.is_flat() {
+                for g in gain[..n].iter_mut() {
+                    *g = 1.0 - mix.to * (1.0 - *g);
+                }
+            } else {
+                let mut ramp = [0.0f32; MAX_BLOCK];
+                mix.fill(&mut ramp[..n]);
+                for (g, &m) in gain[..n].iter_mut().zip(&ramp[..n]) {
+                    *g = 1.0 - m * (1.0 - *g);
+                }
             }
             self.min_gain = self.min_gain.min(min_of(&gain[..n]));
         }
