@@ -329,9 +329,9 @@ impl AudioEngine {
                         Ok(dsp) => {
                             info!(
                                 "processing {channels} channels at {rate_hz} Hz ({:?} DSP build)",
-                                dsp.chain.isa()
+                                dsp.isa()
                             );
-                            self.dsp_latency_frames = dsp.chain.latency_frames() as u32;
+                            self.dsp_latency_frames = dsp.latency_frames() as u32;
                             self.format = Some((rate_hz, channels));
                             // A newer chain replaces one still waiting.
                             self.pending = Some(Cmd::Dsp(dsp));
