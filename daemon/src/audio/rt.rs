@@ -20,7 +20,7 @@
 use super::queues::{self, RtEnds};
 use dsp_core::dsp::chain::{Chain, ChainConfig, ChainMeters, ChainScratch};
 use dsp_core::dsp::isa::Isa;
-use dsp_core::dsp::loudness::LoudnessMeter;
+use dsp_core::dsp::loudness::{LoudnessMeter, MeterScratch};
 use dsp_core::params::Params;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -53,13 +53,14 @@ enum Engine {
     Wide(Box<Stages<MAX_CHANNELS>>),
 }
 
-/// The leveling chain, its working memory (kept so no callback
-/// initializes it) and the BS.1770 meter of what leaves Headroom (before
-/// the desktop volume), for up to `C` channels.
+/// The leveling chain and the BS.1770 meter of what leaves Headroom
+/// (before the desktop volume), for up to `C` channels, with their working
+/// memory (kept so no callback initializes it).
 struct Stages<const C: usize> {
     chain: Chain<C>,
     scratch: ChainScratch<C>,
     out_meter: LoudnessMeter<C>,
+    out_scratch: MeterScratch,
 }
 
 impl<const C: usize> Stages<C> {
@@ -77,12 +78,14 @@ impl<const C: usize> Stages<C> {
             chain,
             scratch: ChainScratch::new(),
             out_meter,
+            out_scratch: MeterScratch::new(),
         }))
     }
 
     fn process(&mut self, buf: &mut [f32]) {
         self.chain.process_interleaved_in(&mut self.scratch, buf);
-        self.out_meter.process_interleaved(buf);
+        self.out_meter
+            .process_interleaved_in(&mut self.out_scratch, buf);
     }
 
     fn snapshot(&mut self) -> Snapshot {

@@ -456,7 +456,15 @@ impl<const C: usize> LoudnessMeter<C> {
     /// frame without true peak, 4 ns with it on programme material and 7 ns
     /// on loud noise; README, Performance).
     pub fn process_planar(&mut self, channels: &[&[f32]]) {
-        self.process_on_isa(channels, None);
+        self.process_on_isa(&mut MeterScratch::new(), channels, None);
+    }
+
+    /// As [`process_planar`](Self::process_planar), with working memory
+    /// from the caller: a host that measures block after block keeps one
+    /// [`MeterScratch`] and saves zeroing it (about 5 KiB for stereo) on
+    /// every 128 frames.
+    pub fn process_planar_in(&mut self, scratch: &mut MeterScratch, channels: &[&[f32]]) {
+        self.process_on_isa(scratch, channels, None);
     }
 
     /// Same as [`process_planar`](Self::process_planar), and also writes the
@@ -467,7 +475,7 @@ impl<const C: usize> LoudnessMeter<C> {
     /// # Realtime
     /// As [`process_planar`](Self::process_planar).
     pub fn process_planar_power(&mut self, channels: &[&[f32]], power: &mut [f32]) {
-        self.process_on_isa(channels, Some(power));
+        self.process_on_isa(&mut MeterScratch::new(), channels, Some(power));
     }
 
     /// As [`process_planar_power`](Self::process_planar_power) but without
@@ -480,7 +488,7 @@ impl<const C: usize> LoudnessMeter<C> {
     /// K-weighting and sample peak only (about 3 ns per stereo frame).
     #[inline(always)]
     pub fn process_planar_power_deferred_peak(&mut self, channels: &[&[f32]], power: &mut [f32]) {
-        self.process::<false>(channels, Some(power), false, &mut PairStage::new());
+        self.process::<false>(channels, Some(power), false, &mut MeterScratch::new());
     }
 
     /// As [`process_planar_power_deferred_peak`](Self::process_planar_power_deferred_peak),
@@ -492,7 +500,7 @@ impl<const C: usize> LoudnessMeter<C> {
         channels: &[&[f32]],
         power: &mut [f32],
     ) {
-        self.process::<false>(channels, Some(power), false, &mut scratch.kweight);
+        self.process::<false>(channels, Some(power), false, scratch);
     }
 
     /// The true-peak half of
@@ -577,6 +585,12 @@ impl<const C: usize> LoudnessMeter<C> {
     /// As [`process_planar`](Self::process_planar), plus a copy through
     /// `C × 128` samples of stack scratch.
     pub fn process_interleaved(&mut self, samples: &[f32]) {
+        self.process_interleaved_in(&mut MeterScratch::new(), samples);
+    }
+
+    /// As [`process_interleaved`](Self::process_interleaved), with working
+    /// memory from the caller (see [`process_planar_in`](Self::process_planar_in)).
+    pub fn process_interleaved_in(&mut self, meter_scratch: &mut MeterScratch, samples: &[f32]) {
         let ch = self.channels;
         if ch == 0 {
             return;
@@ -593,30 +607,40 @@ impl<const C: usize> LoudnessMeter<C> {
             for (p, s) in planes.iter_mut().zip(&scratch) {
                 *p = &s[..n];
             }
-            self.process_on_isa(&planes[..ch], None);
+            self.process_on_isa(meter_scratch, &planes[..ch], None);
         }
     }
 
     /// [`process`](Self::process) with true peak, on the build for `isa`.
-    fn process_on_isa(&mut self, channels: &[&[f32]], power: Option<&mut [f32]>) {
+    fn process_on_isa(
+        &mut self,
+        scratch: &mut MeterScratch,
+        channels: &[&[f32]],
+        power: Option<&mut [f32]>,
+    ) {
         #[cfg(target_arch = "x86_64")]
         if self.isa() == Isa::Avx2 {
             // SAFETY: `isa` is `Avx2` only where `Isa::detect` found AVX2
             // on this CPU (construction and `set_isa` cap it).
             #[allow(unsafe_code)]
             unsafe {
-                self.process_avx2(channels, power)
+                self.process_avx2(scratch, channels, power)
             };
             return;
         }
-        self.process::<false>(channels, power, true, &mut PairStage::new());
+        self.process::<false>(channels, power, true, scratch);
     }
 
     /// [`process`](Self::process) with true peak, compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn process_avx2(&mut self, channels: &[&[f32]], power: Option<&mut [f32]>) {
-        self.process::<true>(channels, power, true, &mut PairStage::new());
+    fn process_avx2(
+        &mut self,
+        scratch: &mut MeterScratch,
+        channels: &[&[f32]],
+        power: Option<&mut [f32]>,
+    ) {
+        self.process::<true>(channels, power, true, scratch);
     }
 
     /// The meter's body; `FUSED` only in the AVX2 build (see
@@ -627,7 +651,7 @@ impl<const C: usize> LoudnessMeter<C> {
         channels: &[&[f32]],
         mut power_out: Option<&mut [f32]>,
         true_peak: bool,
-        stage: &mut PairStage,
+        scratch: &mut MeterScratch,
     ) {
         let used = channels.len().min(self.channels);
         let frames = channels[..used].iter().map(|c| c.len()).min().unwrap_or(0);
@@ -650,24 +674,31 @@ impl<const C: usize> LoudnessMeter<C> {
                 .as_deref_mut()
                 .and_then(|o| o.get_mut(start..start + n));
             self.step_energy += match out {
-                Some(out) => self
-                    .kweight
-                    .process_power_in(stage, planes, &self.weights, out),
-                None => self
-                    .kweight
-                    .process_energy_in(stage, planes, &self.weights, n),
+                Some(out) => {
+                    self.kweight
+                        .process_power_in(&mut scratch.kweight, planes, &self.weights, out)
+                }
+                None => {
+                    self.kweight
+                        .process_energy_in(&mut scratch.kweight, planes, &self.weights, n)
+                }
             };
             self.step_frames += n;
             if self.step_frames >= self.frames_per_step {
                 self.finish_step();
             }
-            self.measure_peaks::<FUSED>(planes, true_peak);
+            self.measure_peaks::<FUSED>(&mut scratch.true_peak, planes, true_peak);
             start += n;
         }
     }
 
     #[inline(always)]
-    fn measure_peaks<const FUSED: bool>(&mut self, planes: &[&[f32]], true_peak: bool) {
+    fn measure_peaks<const FUSED: bool>(
+        &mut self,
+        scratch: &mut true_peak::Scratch,
+        planes: &[&[f32]],
+        true_peak: bool,
+    ) {
         let mut sp = self.sample_peak_window;
         for p in planes {
             let m = sample_peak(p);
@@ -682,7 +713,8 @@ impl<const C: usize> LoudnessMeter<C> {
             // the skipped chunks' (smaller) peaks irrelevant.
             let mut tp = self.true_peak_window.max(sp);
             for (ch, p) in planes.iter().enumerate() {
-                let m = self.true_peak_detector.process_channel_max_on::<FUSED>(
+                let m = self.true_peak_detector.process_channel_max_in_on::<FUSED>(
+                    scratch,
                     ch,
                     p,
                     tp.max(TRUE_PEAK_FLOOR),
@@ -859,6 +891,44 @@ mod tests {
                 .fold(0.0f32, |m, v| m.max(v.abs()));
             assert_eq!(sample_peak(&x[..len]), want, "{len}");
         }
+    }
+
+    /// A kept [`MeterScratch`] measures exactly what fresh ones do, over
+    /// calls of changing lengths (loud noise, so the true-peak detector
+    /// does its full work, then quiet, so it skips).
+    #[test]
+    fn kept_meter_scratch_matches_fresh_scratch() {
+        let mut kept = LoudnessMeter::<2>::new(48_000, 2).unwrap();
+        let mut fresh = kept.clone();
+        let mut scratch = MeterScratch::new();
+        let mut i = 0u32;
+        for (round, len) in [1024usize, 37, 128, 5, 700, 256, 3000, 64]
+            .into_iter()
+            .enumerate()
+        {
+            let level = if round < 4 { 1.5 } else { 0.01 };
+            let mut buf = [0.0f32; 6000];
+            for v in buf[..2 * len].iter_mut() {
+                i = i.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                *v = level * ((i >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0);
+            }
+            let buf = &buf[..2 * len];
+            kept.process_interleaved_in(&mut scratch, buf);
+            fresh.process_interleaved(buf);
+            assert_eq!(
+                kept.true_peak_window().to_bits(),
+                fresh.true_peak_window().to_bits()
+            );
+            assert_eq!(
+                kept.loudness_momentary().to_bits(),
+                fresh.loudness_momentary().to_bits()
+            );
+            assert_eq!(
+                kept.sample_peak_window.to_bits(),
+                fresh.sample_peak_window.to_bits()
+            );
+        }
+        assert!(kept.true_peak_window() > 1.0);
     }
 
     #[test]

@@ -748,7 +748,20 @@ impl<const C: usize> TruePeakDetector<C> {
         input: &[f32],
         floor: f32,
     ) -> f32 {
-        self.run::<FUSED>(&mut Scratch::new(), ch, input, None, f32::INFINITY, floor)
+        self.process_channel_max_in_on::<FUSED>(&mut Scratch::new(), ch, input, floor)
+    }
+
+    /// [`process_channel_max_on`](Self::process_channel_max_on) with
+    /// working memory from the caller.
+    #[inline(always)]
+    pub(crate) fn process_channel_max_in_on<const FUSED: bool>(
+        &mut self,
+        scratch: &mut Scratch,
+        ch: usize,
+        input: &[f32],
+        floor: f32,
+    ) -> f32 {
+        self.run::<FUSED>(scratch, ch, input, None, f32::INFINITY, floor)
     }
 
     /// Feeds `input` through channel `ch` chunk by chunk. Reports above
