@@ -737,7 +737,9 @@ impl<const C: usize> SideChain<C> {
         // A quiet block (the bound of every reading, detector and guard, is
         // under the aim) skips the guard: its readings may be any value at
         // or below the aim, and 0 plus the detector's is.
-        let guarded = max_gain * max_mag * self.bound_gain + extra > aim;
+        // A NaN bound (not expected: every factor is finite) computes.
+        let bound = max_gain * max_mag * self.bound_gain + extra;
+        let guarded = bound > aim || bound.is_nan();
         let max_hf = if guarded {
             hf[..n].fill(0.0);
             self.hf.add_bound_on::<_, FUSED>(input, n, &mut hf[..n]);

@@ -374,7 +374,7 @@ pub struct Limiter<const C: usize> {
     /// The ceiling glide's and the on/off crossfade's one-pole steps over a
     /// block of `coeff_frames` frames, and the detector margin as a gain:
     /// computed when the block length changes, not per block (three `expf`
-    /// a block were 0.2 ns per frame at 128-frame blocks). Hosts repeat one
+    /// a block were 0.36 ns per frame at 128-frame calls). Hosts repeat one
     /// length.
     block_coeffs: [f32; 3],
     coeff_frames: usize,
