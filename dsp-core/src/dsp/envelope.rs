@@ -151,8 +151,9 @@ impl Glide {
         }
     }
 
-    /// The block's values, frame by frame, into `out`.
-    #[inline]
+    /// The block's values, frame by frame, into `out`. Always inlined, so
+    /// the AVX2 chain gets an AVX2 loop (an out-of-line copy is baseline).
+    #[inline(always)]
     pub fn fill(&self, out: &mut [f32]) {
         if self.is_flat() {
             out.fill(self.to);
@@ -295,11 +296,18 @@ impl Crossfade {
     ///
     /// # Realtime
     /// O(len); one `cos` per sample only while fading.
+    #[inline(always)]
     pub fn fill(&mut self, out: &mut [f32]) {
         if self.is_settled() {
             out.fill(self.value());
-            return;
+        } else {
+            self.fade(out);
         }
+    }
+
+    /// [`fill`](Self::fill) while fading: rare, out of line.
+    #[cold]
+    fn fade(&mut self, out: &mut [f32]) {
         for o in out.iter_mut() {
             if self.toward_b {
                 self.pos = (self.pos + 1).min(self.len);

@@ -1118,6 +1118,7 @@ impl<const C: usize> TruePeakDetector<C> {
 
     /// [`refine_at`](Self::refine_at) for every frame of a 2× chunk,
     /// branch-free so it vectorizes.
+    #[inline(always)]
     fn refine_all_2x(points: [&[f32]; 4], peaks: &mut [f32]) {
         let n = peaks.len();
         let [Some(a), Some(b), Some(c), Some(d)] = points.map(|p| p.get(..n)) else {
@@ -1131,7 +1132,10 @@ impl<const C: usize> TruePeakDetector<C> {
     }
 
     /// [`refine_at`](Self::refine_at) for every frame of a 4× chunk,
-    /// branch-free so it vectorizes.
+    /// branch-free so it vectorizes. Always inlined: `finish` takes it as a
+    /// function pointer, and an out-of-line copy is the baseline (SSE2)
+    /// build even when the AVX2 chain calls it.
+    #[inline(always)]
     fn refine_all_4x(points: [&[f32]; 6], peaks: &mut [f32]) {
         let n = peaks.len();
         let [Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)] = points.map(|p| p.get(..n))
