@@ -538,6 +538,10 @@ pub struct TruePeakDetector<const C: usize> {
     quarter_even: QuarterTaps,
     quarter_odd: QuarterTaps,
     history: [[f32; HIST]; C],
+    /// Per channel: its last chunk needed every frame refined. Then the
+    /// next one most likely does too, and skips the reduction that could
+    /// only have dismissed it (a hint: every decision stays exact).
+    dense: [bool; C],
 }
 
 /// Working memory of one chunk (about 1.6 KiB): the staged input and the
@@ -611,6 +615,7 @@ impl<const C: usize> TruePeakDetector<C> {
             quarter_even,
             quarter_odd,
             history: [[0.0; HIST]; C],
+            dense: [false; C],
         })
     }
 
@@ -651,6 +656,7 @@ impl<const C: usize> TruePeakDetector<C> {
     /// Forget all input (as if preceded by silence).
     pub fn reset(&mut self) {
         self.history = [[0.0; HIST]; C];
+        self.dense = [false; C];
     }
 
     /// For channel `ch`: for each `n`, `out[n] = max(out[n], v_n)` where
@@ -778,7 +784,8 @@ impl<const C: usize> TruePeakDetector<C> {
         frame_floor: f32,
         max_floor: f32,
     ) -> f32 {
-        let Some(history) = self.history.get_mut(ch) else {
+        let (Some(history), Some(dense)) = (self.history.get_mut(ch), self.dense.get_mut(ch))
+        else {
             return 0.0;
         };
         if ch >= self.channels || input.is_empty() {
@@ -841,6 +848,7 @@ impl<const C: usize> TruePeakDetector<C> {
                         frame_floor,
                         max_target,
                         &mut peaks,
+                        dense,
                         Self::refine_all_4x,
                     ),
                     None => Self::finish(
@@ -849,6 +857,7 @@ impl<const C: usize> TruePeakDetector<C> {
                         frame_floor,
                         max_target,
                         &mut peaks,
+                        dense,
                         Self::refine_all_2x,
                     ),
                 };
@@ -955,6 +964,7 @@ impl<const C: usize> TruePeakDetector<C> {
         frame_floor: f32,
         max_target: f32,
         peaks: &mut [f32; CHUNK],
+        dense: &mut bool,
         refine_all: fn([&[f32]; S], &mut [f32]),
     ) -> (f32, bool) {
         let points = points.map(|p| p.get(..n).unwrap_or(&[]));
@@ -965,12 +975,17 @@ impl<const C: usize> TruePeakDetector<C> {
         }
         // Most chunks of loud material matter to nobody (their bound beats
         // neither floor): find that out with a reduction alone, no stores.
+        // Unless the chunk before was dense: then this one most likely
+        // needs the per-frame bounds below, which dismiss it as well (on
+        // `limiting` at 128-frame calls, a quarter of the chunks have a
+        // floor just above 0 and computed every bound twice).
         let wanted = if frame_floor < max_target {
             frame_floor
         } else {
             max_target
         };
-        if Self::most_bound(&points, n) * (1.0 + 1e-6) <= wanted {
+        let was_dense = core::mem::replace(dense, false);
+        if !was_dense && Self::most_bound(&points, n) * (1.0 + 1e-6) <= wanted {
             return (0.0, false);
         }
         let mut raw = [0.0f32; CHUNK];
@@ -1011,6 +1026,7 @@ impl<const C: usize> TruePeakDetector<C> {
                 // Dense (loud, noise-like chunks): refining all frames
                 // branch-free beats picking them out one by one, and the
                 // maximum is then exact too.
+                *dense = true;
                 refine_all(points, &mut peaks[..n]);
                 return (max_abs(&peaks[..n]), true);
             }
