@@ -896,18 +896,31 @@ impl<const C: usize> Limiter<C> {
     }
 
     /// Prefix sums for `frames` frames from frame `at`, frame `i` adding
-    /// `step[i / GROUP_FRAMES]` (the released gain in Q20), built in a
-    /// block and written to the ring in at most two copies.
+    /// `step[i / GROUP_FRAMES]` (the released gain in Q20). Built in place
+    /// when the block does not wrap the ring (always, with host blocks that
+    /// divide 512), else in a block written in two copies.
     #[inline(always)]
     fn write_prefix(&mut self, at: u32, frames: usize, step: &[u32]) {
         let frames = frames.min(MAX_BLOCK);
-        let mut base = self.prefix[(at.wrapping_sub(1) & MASK) as usize];
-        let mut sums = [0u32; MAX_BLOCK];
-        // Whole groups as fixed-length loops (one vector multiply-add
-        // each), then the short one.
-        let whole = frames / GROUP_FRAMES * GROUP_FRAMES;
+        let base = self.prefix[(at.wrapping_sub(1) & MASK) as usize];
+        let from = (at & MASK) as usize;
+        if let Some(run) = self.prefix.get_mut(from..from + frames) {
+            Self::prefix_sums(base, step, run);
+        } else {
+            let mut sums = [0u32; MAX_BLOCK];
+            Self::prefix_sums(base, step, &mut sums[..frames]);
+            ring::write(&mut self.prefix, at, &sums[..frames]);
+        }
+    }
+
+    /// `out[i] = base + Σ_{k ≤ i} step[k / GROUP_FRAMES]`: whole groups as
+    /// fixed-length loops (one vector multiply-add each), then the short one.
+    #[inline(always)]
+    fn prefix_sums(mut base: u32, step: &[u32], out: &mut [u32]) {
+        let whole = out.len() / GROUP_FRAMES * GROUP_FRAMES;
         let mut steps = step.iter();
-        for group in sums[..whole].chunks_exact_mut(GROUP_FRAMES) {
+        let (groups, rest) = out.split_at_mut(whole);
+        for group in groups.chunks_exact_mut(GROUP_FRAMES) {
             let q = steps.next().copied().unwrap_or(0);
             for (i, s) in group.iter_mut().enumerate() {
                 *s = base.wrapping_add(q.wrapping_mul(i as u32 + 1));
@@ -915,10 +928,9 @@ impl<const C: usize> Limiter<C> {
             base = base.wrapping_add(q.wrapping_mul(GROUP_FRAMES as u32));
         }
         let q = steps.next().copied().unwrap_or(0);
-        for (i, s) in sums[whole..frames].iter_mut().enumerate() {
+        for (i, s) in rest.iter_mut().enumerate() {
             *s = base.wrapping_add(q.wrapping_mul(i as u32 + 1));
         }
-        ring::write(&mut self.prefix, at, &sums[..frames]);
     }
 
     #[inline]
