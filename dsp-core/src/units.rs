@@ -163,6 +163,25 @@ pub(crate) fn lanes_fold(
     Some(acc)
 }
 
+/// `out[i]` = `op` folded over every channel's frame `i`, from 0. The
+/// first channel writes `op(0, x)` rather than folding into zeros written
+/// first (a `memset` a block).
+#[inline(always)]
+pub(crate) fn fold_channels(out: &mut [f32], channels: &[&[f32]], op: impl Fn(f32, f32) -> f32) {
+    let Some((first, rest)) = channels.split_first() else {
+        out.fill(0.0);
+        return;
+    };
+    for (p, &x) in out.iter_mut().zip(*first) {
+        *p = op(0.0, x);
+    }
+    for ch in rest {
+        for (p, &x) in out.iter_mut().zip(*ch) {
+            *p = op(*p, x);
+        }
+    }
+}
+
 /// `op` over the lanes as a tree (three dependent steps, not eight).
 #[inline(always)]
 pub(crate) fn tree(acc: [f32; LANES], op: impl Fn(f32, f32) -> f32) -> f32 {

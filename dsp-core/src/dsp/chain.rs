@@ -27,7 +27,7 @@ use super::limiter::{HfGuard, Limiter};
 use super::loudness::{LoudnessMeter, MeterScratch};
 use crate::error::{ConfigError, ParamError};
 use crate::params::Params;
-use crate::units::{amp_to_db, max_of, max_step};
+use crate::units::{amp_to_db, fold_channels, max_of, max_step};
 
 /// Most frames per internal block (fewer at 192 kHz, where the limiter's
 /// delay leaves room for half: [`Limiter::max_block_frames`]). Long blocks
@@ -709,23 +709,11 @@ impl<const C: usize> SideChain<C> {
         // Gains and magnitudes from `reach` frames back to the block's end.
         g[..REACH_HIST].copy_from_slice(&self.gain_hist);
         mag[..REACH_HIST].copy_from_slice(&self.mag_hist);
-        // Not a compare-and-select on `*m`: that would be a masked store in
-        // AVX2 code (see `units::pair_fold`). The first channel writes what
-        // folding it into zeros would give.
-        let block_mag = &mut mag[REACH_HIST..REACH_HIST + n];
-        match input.split_first() {
-            Some((first, rest)) => {
-                for (m, &v) in block_mag.iter_mut().zip(first.iter()) {
-                    *m = 0.0f32.max(v.abs());
-                }
-                for x in rest {
-                    for (m, &v) in block_mag.iter_mut().zip(x.iter()) {
-                        *m = m.max(v.abs());
-                    }
-                }
-            }
-            None => block_mag.fill(0.0),
-        }
+        // `max`, not a compare-and-select on `*m`: that would be a masked
+        // store in AVX2 code (see `units::pair_fold`).
+        fold_channels(&mut mag[REACH_HIST..REACH_HIST + n], input, |m, v| {
+            m.max(v.abs())
+        });
         let span = REACH_HIST - self.reach..REACH_HIST + n;
         let max_mag = max_of(&mag[span.clone()]);
         let slope = max_step(&g[span.start.max(1) - 1..span.end]);

@@ -24,7 +24,7 @@
 
 use super::envelope::{block_step, one_pole_coeff, Smoothed};
 use crate::params::{CompressorParams, Detector};
-use crate::units::{fast_db_to_amp, fast_log2, group_max, group_sum};
+use crate::units::{fast_db_to_amp, fast_log2, fold_channels, group_max, group_sum};
 
 /// Most frames one call to [`Compressor::process`] handles.
 pub const MAX_BLOCK: usize = 256;
@@ -317,25 +317,6 @@ impl Compressor {
             prev = end;
         }
         self.last_gain = prev;
-    }
-}
-
-/// `out[i]` = `op` folded over every channel's frame `i`, from 0. The
-/// first channel writes `op(0, x)` rather than folding into zeros written
-/// first (a `memset` a block).
-#[inline(always)]
-fn fold_channels(out: &mut [f32], channels: &[&[f32]], op: impl Fn(f32, f32) -> f32) {
-    let Some((first, rest)) = channels.split_first() else {
-        out.fill(0.0);
-        return;
-    };
-    for (p, &x) in out.iter_mut().zip(*first) {
-        *p = op(0.0, x);
-    }
-    for ch in rest {
-        for (p, &x) in out.iter_mut().zip(*ch) {
-            *p = op(*p, x);
-        }
     }
 }
 
