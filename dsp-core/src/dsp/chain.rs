@@ -635,12 +635,19 @@ impl<const C: usize> Chain<C> {
         let groups_end = n.div_ceil(8) * 8;
         weights[n..groups_end].fill(0.0);
         shrink[n..groups_end].fill(0.0);
+        // Two passes, not one: summed together, the compiler pairs
+        // `pre[k]` with `post[k]` in two-lane vectors and shuffles every
+        // value (37 instructions per group of eight instead of 4).
+        for w in weights[..groups_end].chunks_exact(8) {
+            for k in 0..8 {
+                pre[k] += w[k];
+            }
+        }
         for (w, s) in weights[..groups_end]
             .chunks_exact(8)
             .zip(shrink[..groups_end].chunks_exact(8))
         {
             for k in 0..8 {
-                pre[k] += w[k];
                 post[k] += w[k] * s[k];
             }
         }
