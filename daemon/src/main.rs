@@ -6,6 +6,7 @@
 //! is no thread per client, no polling timer for I/O and no global mutex.
 
 mod alloc_guard;
+mod args;
 mod audio;
 mod control;
 mod daemon;
@@ -15,39 +16,26 @@ mod notify;
 mod server;
 mod watch;
 
-use clap::Parser;
-use std::path::PathBuf;
+pub use args::Args;
 use std::process::ExitCode;
 
-/// headroomd: levels every app through the Headroom PipeWire sink.
-///
-/// Environment:
-///   HEADROOM_SOCKET       control socket path (default $XDG_RUNTIME_DIR/headroom/control.sock)
-///   HEADROOM_CAPS_TOKEN   if set, mutating ops must carry this token in "caps"
-///   HEADROOM_DSP_ISA      "portable": run the DSP's baseline build even where AVX2 is
-///                         available (same output, slower); default "best"
-///   XDG_RUNTIME_DIR       where the socket lives
-///   XDG_CONFIG_HOME       user profiles in $XDG_CONFIG_HOME/headroom/profiles/*.toml (default ~/.config)
-///   XDG_STATE_HOME        saved settings in $XDG_STATE_HOME/headroom/state.toml (default ~/.local/state)
-///   JOURNAL_STREAM        set by systemd: log lines get journald priority prefixes
-///
-/// Signals: SIGTERM/SIGINT shut down cleanly; SIGHUP reloads profiles.
-#[derive(Debug, Parser)]
-#[command(name = "headroomd", version, verbatim_doc_comment)]
-pub struct Args {
-    /// Control socket path (overrides HEADROOM_SOCKET and the XDG default).
-    #[arg(long, value_name = "PATH")]
-    pub socket: Option<PathBuf>,
-    /// Log debug detail.
-    #[arg(short, long)]
-    pub verbose: bool,
-    /// Make Headroom the default sink while running (given back on exit).
-    #[arg(long)]
-    pub promote_default: bool,
-}
-
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match args::parse(std::env::args_os().skip(1)) {
+        Ok(args::Command::Run(args)) => args,
+        Ok(args::Command::Help) => {
+            print!("{}", args::HELP);
+            return ExitCode::SUCCESS;
+        }
+        Ok(args::Command::Version) => {
+            println!("headroomd {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("headroomd: {e}\nhint: `headroomd --help` lists the options");
+            // 2, as for any usage error (and as clap exited before).
+            return ExitCode::from(2);
+        }
+    };
     log::init(args.verbose);
     match daemon::run(args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -452,3 +452,45 @@ fn sigterm_shuts_down_cleanly_and_tells_clients() {
     assert!(st.success(), "{st:?}");
     assert!(!dirs.socket().exists(), "socket removed on exit");
 }
+
+#[test]
+fn command_line_help_version_and_mistakes() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(daemon_bin())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let help = run(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--socket <PATH>",
+        "--verbose",
+        "--promote-default",
+        "HEADROOM_SOCKET",
+    ] {
+        assert!(text.contains(flag), "help lacks {flag}:\n{text}");
+    }
+    let version = run(&["-V"]);
+    assert_eq!(version.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("headroomd {}", env!("CARGO_PKG_VERSION"))
+    );
+    // A mistake never starts a daemon: it is named, with a hint, exit 2.
+    for (args, cause) in [
+        (&["--sokcet", "/tmp/x"][..], "unknown option '--sokcet'"),
+        (&["--socket"][..], "option '--socket' needs a value"),
+        (&["start"][..], "unexpected argument 'start'"),
+    ] {
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.starts_with(&format!("headroomd: {cause}")),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("hint: "), "{args:?}: {err}");
+    }
+}
