@@ -146,8 +146,9 @@ fn switch(slot: &mut bool, name: &'static str, inline: Option<OsString>) -> Resu
     Ok(())
 }
 
-/// `--name=value` → (`--name`, `value`); other flags → (flag, None);
-/// anything that is not valid UTF-8 up to its `=` → (None, None).
+/// `--name=value` → (`--name`, `value`); anything else → (the argument,
+/// None). A name that is not valid UTF-8 comes back as `None`, which no
+/// flag matches.
 fn split_flag(arg: &OsStr) -> (Option<&str>, Option<OsString>) {
     let bytes = arg.as_encoded_bytes();
     if bytes.starts_with(b"--") {
