@@ -86,6 +86,9 @@ Environment:
   HEADROOM_CAPS_TOKEN   if set, mutating ops must carry this token in \"caps\"
   HEADROOM_DSP_ISA      \"portable\": run the DSP's baseline build even where AVX2 is
                         available (same output, slower); default \"best\"
+  PIPEWIRE_CONFIG_NAME  if set, PipeWire's client configuration is used as is (by
+                        default headroomd brings its own on PipeWire 0.3, to get
+                        realtime priority from module-rt, see the README)
   XDG_RUNTIME_DIR       where the socket lives
   XDG_CONFIG_HOME       user profiles in $XDG_CONFIG_HOME/headroom/profiles/*.toml (default ~/.config)
   XDG_STATE_HOME        saved settings in $XDG_STATE_HOME/headroom/state.toml (default ~/.local/state)
@@ -224,6 +227,7 @@ mod tests {
             "--verbose",
             "--promote-default",
             "HEADROOM_DSP_ISA",
+            "PIPEWIRE_CONFIG_NAME",
         ] {
             assert!(HELP.contains(flag), "{flag} missing from the help");
         }

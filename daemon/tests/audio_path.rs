@@ -232,9 +232,59 @@ fn fast_agc(c: &mut Client) {
     );
 }
 
+/// The daemon's PipeWire client set-up (daemon/src/audio/client_conf.rs):
+/// `module-rt` is loaded and the unused client-device and session-manager
+/// modules are not (on PipeWire 0.3.65 through its own configuration, on
+/// 1.x through the stock one's conditions); and where the process may use
+/// `SCHED_FIFO` directly (root or an `RLIMIT_RTPRIO`, as in CI), one of its
+/// threads, PipeWire's data thread, which runs the process callback, does.
+fn client_setup_is_realtime_and_lean(d: &Headroomd) {
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", d.pid())).unwrap_or_default();
+    assert!(
+        maps.contains("libpipewire-module-rt.so"),
+        "module-rt is not loaded"
+    );
+    for unused in ["module-session-manager", "module-client-device"] {
+        assert!(
+            !maps.contains(&format!("libpipewire-{unused}.so")),
+            "{unused} is loaded"
+        );
+    }
+    let tasks: Vec<(i32, i64)> = std::fs::read_dir(format!("/proc/{}/task", d.pid()))
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|t| {
+                    let stat = std::fs::read_to_string(t.path().join("stat")).ok()?;
+                    // Fields after the command: 39th is the policy, 38th rt_priority.
+                    let f: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+                    Some((f.get(38)?.parse().ok()?, f.get(37)?.parse().ok()?))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let may_fifo = rustix::process::geteuid().is_root()
+        || rustix::process::getrlimit(rustix::process::Resource::Rtprio)
+            .current
+            .is_some_and(|n| n > 0);
+    const SCHED_FIFO: i32 = 1;
+    let realtime = tasks
+        .iter()
+        .filter(|&&(policy, _)| policy == SCHED_FIFO)
+        .count();
+    if may_fifo {
+        assert_eq!(
+            realtime, 1,
+            "expected exactly one SCHED_FIFO thread (the data thread); (policy, rt priority) per thread: {tasks:?}"
+        );
+    } else {
+        eprintln!("not privileged for SCHED_FIFO: realtime threads {realtime} (not checked)");
+    }
+}
+
 /// Plays `amp`-peak white noise through Headroom and checks the speakers:
 /// steady-state integrated loudness at the target ±1 LU, true peak under the
-/// ceiling over the whole recording; reports CPU, RSS and latency. The DSP
+/// ceiling over the whole recording; checks the PipeWire client set-up
+/// ([`client_setup_is_realtime_and_lean`]); reports CPU, RSS and latency. The DSP
 /// runs on `isa` (or the best this CPU has below it), which the log must
 /// confirm: the quiet and loud cases run different builds, so both are
 /// checked end to end.
@@ -259,6 +309,7 @@ fn level_case(tag: &str, amp: f32, isa: Isa) {
     let b = ((first + 12 * RATE as usize) * 2).min(got.samples.len());
     let (lufs, _) = measure(&got.samples[a..b]);
     let (_, tp) = measure(&got.samples);
+    client_setup_is_realtime_and_lean(&d);
     let st = c.ok("status", json!({}));
     eprintln!(
         "{tag}: input {in_lufs:.2} LUFS / {in_tp:.2} dBTP -> output {lufs:.2} LUFS (steady), {tp:.2} dBTP (whole); daemon CPU {cpu_pct:.2} %, RSS {} KiB; latency {}; counters {}",

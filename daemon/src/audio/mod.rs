@@ -62,6 +62,7 @@
 //! to it, and bypassed ones are moved off it instead — processed, never
 //! louder, for their first milliseconds.
 
+pub mod client_conf;
 pub mod graph;
 pub mod pw;
 pub mod queues;

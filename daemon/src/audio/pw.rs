@@ -30,9 +30,16 @@
 //! * The sink has the lowest `priority.session` ([`SINK_PRIORITY_SESSION`]),
 //!   so the session manager never prefers it over a real sink as the
 //!   default (only `--promote-default` makes it the default).
+//! * The context is created with the client configuration
+//!   [`client_conf::preferred`] chooses: module-rt loaded before the data
+//!   thread starts (so the realtime callback runs SCHED_FIFO where the user
+//!   may have realtime priority), and no session-manager or client-device
+//!   module, which the daemon never uses.
 
+use super::client_conf;
 use super::graph::{NodeInfo, OUTPUT_NAME, SINK_NAME};
 use super::rt::{Rt, Shared, MAX_CHANNELS};
+use crate::{debug, warn};
 use pipewire as pw;
 use pw::properties::PropertiesBox;
 use pw::spa;
@@ -195,8 +202,19 @@ impl Conn {
         init_once();
         let mainloop = pw::main_loop::MainLoopRc::new(None)
             .map_err(|e| format!("cannot create a PipeWire loop: {e}"))?;
-        let context = pw::context::ContextRc::new(&mainloop, None)
-            .map_err(|e| format!("cannot create a PipeWire context: {e}"))?;
+        let config = client_conf::preferred();
+        let context = match pw::context::ContextRc::new(&mainloop, Some(config.props)) {
+            Err(e) if config.choice == client_conf::Choice::Own => {
+                warn!(
+                    "PipeWire refused headroomd's client configuration ({e}); using {}",
+                    client_conf::STOCK_RT_CONFIG
+                );
+                pw::context::ContextRc::new(&mainloop, Some(client_conf::fallback().props))
+            }
+            other => other,
+        }
+        .map_err(|e| format!("cannot create a PipeWire context: {e}"))?;
+        debug!("PipeWire client configuration: {:?}", config.choice);
         let core = context
             .connect_rc(None)
             .map_err(|e| format!("cannot connect to PipeWire: {e}"))?;
