@@ -376,11 +376,12 @@ mod tests {
             .map(|i| ((i as f32) * 0.001).sin() * 0.5)
             .collect();
         let mut out = input.clone();
-        let _g = crate::alloc_guard::enter();
-        for block in out.chunks_mut(1024) {
-            rt.process(block);
+        {
+            let _g = crate::alloc_guard::enter();
+            for block in out.chunks_mut(1024) {
+                rt.process(block);
+            }
         }
-        drop(_g);
         // After the 20 ms bypass fade, output = input delayed by `lat` frames.
         for i in (2 * 2400)..out.len() {
             assert_eq!(out[i].to_bits(), input[i - 2 * lat].to_bits(), "sample {i}");
@@ -443,11 +444,12 @@ mod tests {
             let mut buf: Vec<f32> = (0..ch * 24_000)
                 .map(|i| ((i / ch) as f32 * 0.05).sin() * 1.5)
                 .collect();
-            let _g = crate::alloc_guard::enter();
-            for block in buf.chunks_mut(ch * 512) {
-                rt.process(block);
+            {
+                let _g = crate::alloc_guard::enter();
+                for block in buf.chunks_mut(ch * 512) {
+                    rt.process(block);
+                }
             }
-            drop(_g);
             assert_eq!(crate::alloc_guard::violations(), 0, "{ch} channels");
             let peak = buf.iter().fold(0.0f32, |m, s| m.max(s.abs()));
             assert!(
