@@ -46,6 +46,7 @@ impl Headroomd {
             .arg("--socket")
             .arg(&socket)
             .args(extra)
+            .env("HEADROOM_TEST_DAEMON_BIN", env!("CARGO_BIN_EXE_headroomd"))
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -123,6 +124,15 @@ impl Headroomd {
 
 impl Drop for Headroomd {
     fn drop(&mut self) {
+        if common::daemon_wrapped() && matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-s", "TERM", &self.pid().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

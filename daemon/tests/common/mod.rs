@@ -63,8 +63,23 @@ pub struct Daemon {
     pub log: PathBuf,
 }
 
+/// The program the tests start as the daemon: the `headroomd` cargo built,
+/// or the wrapper `HEADROOM_TEST_DAEMON` names (for profiling the real
+/// daemon in its tests, e.g. under massif). A wrapper finds the daemon in
+/// `HEADROOM_TEST_DAEMON_BIN` and must `exec` it, so that the PID the tests
+/// signal and measure stays the daemon's.
 pub fn daemon_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_headroomd"))
+    match std::env::var_os("HEADROOM_TEST_DAEMON") {
+        Some(wrapper) => PathBuf::from(wrapper),
+        None => PathBuf::from(env!("CARGO_BIN_EXE_headroomd")),
+    }
+}
+
+/// Whether [`daemon_bin`] is a wrapper: then the audio-path tests stop a
+/// daemon with SIGTERM and give it time to exit, so that a profiler writes
+/// its output.
+pub fn daemon_wrapped() -> bool {
+    std::env::var_os("HEADROOM_TEST_DAEMON").is_some()
 }
 
 pub fn command(dirs: &TempDir) -> Command {
@@ -75,6 +90,7 @@ pub fn command(dirs: &TempDir) -> Command {
         .env("XDG_RUNTIME_DIR", dirs.runtime())
         .env("XDG_CONFIG_HOME", dirs.config())
         .env("XDG_STATE_HOME", dirs.state())
+        .env("HEADROOM_TEST_DAEMON_BIN", env!("CARGO_BIN_EXE_headroomd"))
         .arg("--verbose");
     cmd
 }
