@@ -88,15 +88,24 @@ fn parse_major(version: &str) -> Option<u32> {
 
 /// The configuration to try first.
 pub fn preferred() -> ContextConfig {
-    if std::env::var_os("PIPEWIRE_CONFIG_NAME").is_some() {
-        return with(Choice::User, None, None);
-    }
-    match library_major() {
-        Some(0) => match own_config_file() {
+    let user_named_one = std::env::var_os("PIPEWIRE_CONFIG_NAME").is_some();
+    match choose(user_named_one, library_major()) {
+        Choice::Own => match own_config_file() {
             Ok((path, fd)) => with(Choice::Own, Some(&path), Some(fd)),
             Err(_) => fallback(),
         },
-        _ => with(Choice::Stock, None, None),
+        other => with(other, None, None),
+    }
+}
+
+/// The rule behind [`preferred`]: the user's file if they named one, else
+/// [`OWN_CONFIG`] on 0.3.x only. An unreadable version counts as 1.x, whose
+/// stock file is the safe choice there.
+fn choose(user_named_one: bool, library_major: Option<u32>) -> Choice {
+    match (user_named_one, library_major) {
+        (true, _) => Choice::User,
+        (false, Some(0)) => Choice::Own,
+        (false, _) => Choice::Stock,
     }
 }
 
@@ -142,6 +151,29 @@ fn own_config_file() -> std::io::Result<(String, OwnedFd)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_users_file_wins_and_only_0_3_gets_ours() {
+        assert_eq!(choose(true, Some(0)), Choice::User);
+        assert_eq!(choose(true, Some(1)), Choice::User);
+        assert_eq!(choose(false, Some(0)), Choice::Own);
+        assert_eq!(choose(false, Some(1)), Choice::Stock);
+        assert_eq!(choose(false, None), Choice::Stock);
+    }
+
+    #[test]
+    fn every_choice_skips_the_unused_modules_and_names_its_file() {
+        for config in [preferred(), fallback()] {
+            assert_eq!(config.props.get("module.client-device"), Some("false"));
+            assert_eq!(config.props.get("module.session-manager"), Some("false"));
+            let name = config.props.get("config.name");
+            match config.choice {
+                Choice::User | Choice::Stock => assert_eq!(name, None),
+                Choice::Own => assert!(name.is_some_and(|n| n.starts_with("/proc/self/fd/"))),
+                Choice::StockRt => assert_eq!(name, Some(STOCK_RT_CONFIG)),
+            }
+        }
+    }
 
     #[test]
     fn major_versions_parse() {

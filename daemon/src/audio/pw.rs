@@ -202,19 +202,23 @@ impl Conn {
         init_once();
         let mainloop = pw::main_loop::MainLoopRc::new(None)
             .map_err(|e| format!("cannot create a PipeWire loop: {e}"))?;
+        // `config` keeps its memory file open until the context has read it.
         let config = client_conf::preferred();
+        let mut choice = config.choice;
         let context = match pw::context::ContextRc::new(&mainloop, Some(config.props)) {
-            Err(e) if config.choice == client_conf::Choice::Own => {
+            Err(e) if choice == client_conf::Choice::Own => {
                 warn!(
                     "PipeWire refused headroomd's client configuration ({e}); using {}",
                     client_conf::STOCK_RT_CONFIG
                 );
-                pw::context::ContextRc::new(&mainloop, Some(client_conf::fallback().props))
+                let fallback = client_conf::fallback();
+                choice = fallback.choice;
+                pw::context::ContextRc::new(&mainloop, Some(fallback.props))
             }
             other => other,
         }
         .map_err(|e| format!("cannot create a PipeWire context: {e}"))?;
-        debug!("PipeWire client configuration: {:?}", config.choice);
+        debug!("PipeWire client configuration: {choice:?}");
         let core = context
             .connect_rc(None)
             .map_err(|e| format!("cannot connect to PipeWire: {e}"))?;
