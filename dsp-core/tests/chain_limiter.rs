@@ -326,6 +326,43 @@ fn live_parameter_changes_do_not_click() {
     }
 }
 
+/// Regression: a falling ceiling used to reach the last-line clamp at once,
+/// clipping the frames already in the delay line (planned under the old
+/// ceiling): a −1 → −7 dBTP change on a 300 Hz tone gave a second
+/// difference 11× the tone's own. Found by the LADSPA plugin's click test.
+#[test]
+fn a_falling_ceiling_does_not_clip_what_is_in_flight() {
+    let rate = 48_000;
+    for (freq, block) in [(300.0, 480), (300.0, 64), (1000.0, 256), (3000.0, 1024)] {
+        let amp = 0.9f64;
+        let steady = amp * (2.0 * std::f64::consts::PI * freq / rate as f64).powi(2);
+        let mut p = limiter_only(-1.0);
+        let mut chain = Chain::<2>::with_params(
+            ChainConfig {
+                sample_rate_hz: rate,
+                channels: 2,
+            },
+            &p,
+        )
+        .unwrap();
+        let mut x = sine(rate, 2, freq, amp, 0.0, 2.0, 0.01);
+        let half = x.len() / 2;
+        for (i, b) in x.chunks_mut(2 * block).enumerate() {
+            if (i * block..(i + 1) * block).contains(&(half / 2)) {
+                params::set(&mut p, "limiter.ceiling_dbtp", Value::Number(-7.0)).unwrap();
+                chain.set_params(&p).unwrap();
+            }
+            chain.process_interleaved(b);
+        }
+        let around = &x[half - rate as usize / 2..half + rate as usize / 2];
+        let worst = max_second_difference(around, 2);
+        assert!(
+            worst < steady * 3.0,
+            "{freq} Hz, {block}-frame calls: second difference {worst:.2e} vs steady {steady:.2e}"
+        );
+    }
+}
+
 #[test]
 fn non_finite_input_gives_finite_output() {
     let p = Params::default();

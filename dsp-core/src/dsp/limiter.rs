@@ -35,6 +35,9 @@
 //!    clamp to the ceiling as a last line of defence for sample peaks.
 //!
 //! Live changes: the ceiling glides (per block); on/off crossfades; a new
+//! ceiling reaches the last-line clamp only as the frames planned under it
+//! come out (a falling ceiling must not clip what is already in the delay
+//! line: that clicked); a new
 //! `lookahead_ms` first widens the hold window to cover both old and new
 //! ramps, then crossfades from the old ramp to the new one, so the guarantee
 //! holds throughout and nothing clicks. Latency never changes.
@@ -72,6 +75,11 @@ pub const MAX_LOOKAHEAD_MS: f32 = 1.5;
 const DETECTOR_MARGIN_DB: f32 = 0.15;
 /// Ceiling glide time constant.
 const GLIDE_MS: f32 = 20.0;
+/// Frames per slot of the ceiling history the last-line clamp reads.
+const CEIL_SLOT_FRAMES: u32 = 32;
+/// Slots in that history: they must span the delay plus a block plus a
+/// slot at every rate (checked in `new`).
+const CEIL_SLOTS: usize = 16;
 /// Crossfade length when switching ramps or on/off.
 const XFADE_MS: f32 = 20.0;
 /// Time constant of the on/off crossfade (settled within `XFADE_MS`).
@@ -391,6 +399,11 @@ pub struct Limiter<const C: usize> {
     /// exactly 1 (saturating): once they cover every ramp window of a
     /// block, its gain is exactly 1 without reading the prefix sums.
     unity_frames: u32,
+    /// Highest ceiling (at block start) of the blocks that took in frames
+    /// of each [`CEIL_SLOT_FRAMES`]-frame slot of input time, and the
+    /// slot's number (`frame / CEIL_SLOT_FRAMES`) to tell stale entries.
+    ceil_hist: [f32; CEIL_SLOTS],
+    ceil_slot: [u32; CEIL_SLOTS],
 }
 
 impl<const C: usize> Limiter<C> {
@@ -446,7 +459,13 @@ impl<const C: usize> Limiter<C> {
             min_gain: 1.0,
             max_block,
             unity_frames: 0,
+            ceil_hist: [0.0; CEIL_SLOTS],
+            ceil_slot: [u32::MAX; CEIL_SLOTS],
         };
+        debug_assert!(
+            delay as usize + max_block + CEIL_SLOT_FRAMES as usize
+                <= CEIL_SLOTS * CEIL_SLOT_FRAMES as usize
+        );
         debug_assert!(
             (delay as usize) + lim.max_block < RING && ramp_max + 2 * half_width + 1 < RING as u32
         );
@@ -524,6 +543,7 @@ impl<const C: usize> Limiter<C> {
         self.released = 1.0;
         self.min_gain = 1.0;
         self.unity_frames = RING as u32;
+        self.ceil_slot = [u32::MAX; CEIL_SLOTS];
         // Prefix sums as if every frame before time 0 had unity gain:
         // slot of frame k (k < 0) holds k·Q (wrapping).
         for (slot, p) in self.prefix.iter_mut().enumerate() {
@@ -658,12 +678,14 @@ impl<const C: usize> Limiter<C> {
         }
         // The ceiling may glide inside this block: aim at the lower end.
         let aim = self.aim(n);
+        let planned = self.ceiling.value();
         let ceiling = self.ceiling.step(self.block_coeff(0, n));
         let xfade = self.block_coeff(1, n);
         let mix = self.mix.step_over(xfade, n);
         let mix_now = mix.to;
 
         let start = self.now;
+        let clamp = self.clamp_level(start, n, planned, ceiling);
         // In steady state (the common case) the ramp cannot change inside
         // this block: read one ramp length without the state machine.
         let steady = match (self.ramp, self.pending_ramp) {
@@ -779,14 +801,60 @@ impl<const C: usize> Limiter<C> {
             );
         }
 
-        // Last line of defence: no sample above the ceiling, ever.
+        // Last line of defence: no sample above the ceiling it was planned
+        // under, ever.
         if mix_now > 0.0 {
             for samples in audio.iter_mut().take(channels) {
                 for s in samples[..n].iter_mut() {
-                    *s = s.clamp(-ceiling, ceiling);
+                    *s = s.clamp(-clamp, clamp);
                 }
             }
         }
+    }
+
+    /// Records that the block of `n` frames from `start` was planned under
+    /// ceiling `planned` (its start; `aim` takes the lower end, so this is
+    /// at or above it), and returns the level the clamp may cut the block's
+    /// output at: the highest ceiling any of the frames leaving now were
+    /// planned under, and at least `ceiling` (a rising ceiling is safe at
+    /// once). O(n / slot + 1) per block, no loop over the history.
+    fn clamp_level(&mut self, start: u32, n: usize, planned: f32, ceiling: f32) -> f32 {
+        let slot_of = |frame: u32| frame / CEIL_SLOT_FRAMES;
+        let last = start.wrapping_add(n as u32 - 1);
+        let mut frame = start;
+        loop {
+            let id = slot_of(frame);
+            let k = id as usize % CEIL_SLOTS;
+            if self.ceil_slot[k] == id {
+                self.ceil_hist[k] = self.ceil_hist[k].max(planned);
+            } else {
+                self.ceil_slot[k] = id;
+                self.ceil_hist[k] = planned;
+            }
+            if id == slot_of(last) {
+                break;
+            }
+            frame = frame.wrapping_add(CEIL_SLOT_FRAMES);
+        }
+        // The frames leaving in this block entered `delay` frames earlier.
+        let mut level = ceiling;
+        let (first, last) = (
+            start.wrapping_sub(self.delay),
+            last.wrapping_sub(self.delay),
+        );
+        let mut frame = first;
+        loop {
+            let id = slot_of(frame);
+            let k = id as usize % CEIL_SLOTS;
+            if self.ceil_slot[k] == id {
+                level = level.max(self.ceil_hist[k]);
+            }
+            if id == slot_of(last) {
+                break;
+            }
+            frame = frame.wrapping_add(CEIL_SLOT_FRAMES);
+        }
+        level
     }
 
     /// Steps 2 and 3 for one block of `frames` frames, a group of
