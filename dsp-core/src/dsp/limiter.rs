@@ -75,11 +75,14 @@ pub const MAX_LOOKAHEAD_MS: f32 = 1.5;
 const DETECTOR_MARGIN_DB: f32 = 0.15;
 /// Ceiling glide time constant.
 const GLIDE_MS: f32 = 20.0;
-/// Frames per slot of the ceiling history the last-line clamp reads.
-const CEIL_SLOT_FRAMES: u32 = 32;
+/// Frames per slot of the ceiling history the last-line clamp reads. Long
+/// slots keep its cost per block to a few steps; the price is a clamp
+/// that may stay at an older, higher ceiling for up to a slot longer,
+/// which the gain path (which alone keeps the guarantee) does not need.
+const CEIL_SLOT_FRAMES: u32 = 128;
 /// Slots in that history: they must span the delay plus a block plus a
 /// slot at every rate (checked in `new`).
-const CEIL_SLOTS: usize = 16;
+const CEIL_SLOTS: usize = 8;
 /// Crossfade length when switching ramps or on/off.
 const XFADE_MS: f32 = 20.0;
 /// Time constant of the on/off crossfade (settled within `XFADE_MS`).
