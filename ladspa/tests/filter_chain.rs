@@ -14,37 +14,17 @@ use dsp_core::params::Params;
 use headroom_session::{stop_child, wav, PwSession, SPEAKERS};
 use std::process::Stdio;
 use std::time::Duration;
-use support::common::Noise;
+use support::common::torture_stereo;
 use support::{assert_held, plugin};
 
 const RATE: u32 = 48_000;
 const SINK: &str = "headroom_ladspa_in";
 const OUT: &str = "headroom_ladspa_out";
 
-/// Interleaved stereo: 0.5 s of silence, then a 12 kHz sine at 45° (true
-/// peak 3 dB over its samples), hard-clipped noise, clicks, then silence.
+/// Interleaved stereo: 1 s of silence, the shared torture, 1 s of silence.
 fn torture() -> Vec<f32> {
     let mut x = vec![0.0f32; RATE as usize];
-    let mut noise = Noise::new(11);
-    let seg = RATE as usize;
-    for i in 0..seg {
-        let t = i as f64 / f64::from(RATE);
-        let fade = (i.min(seg - 1 - i) as f64 / 480.0).min(1.0);
-        let s = (fade
-            * (2.0 * std::f64::consts::PI * 12_000.0 * t + std::f64::consts::FRAC_PI_4).sin())
-            as f32;
-        x.extend([s, s]);
-    }
-    for _ in 0..seg {
-        x.extend([
-            (noise.next() * 4.0).clamp(-1.0, 1.0),
-            (noise.next() * 4.0).clamp(-1.0, 1.0),
-        ]);
-    }
-    for i in 0..seg {
-        let c = if i % 4_800 == 100 { 1.0 } else { 0.0 };
-        x.extend([c, -c]);
-    }
+    x.extend(torture_stereo(RATE, 11));
     x.extend(vec![0.0; RATE as usize]);
     x
 }

@@ -125,3 +125,31 @@ pub fn reference_true_peak(interleaved: &[f32], channels: usize) -> f64 {
 pub fn db(x: f64) -> f64 {
     20.0 * x.log10()
 }
+
+/// Interleaved stereo limiter torture, one second each at `rate`: a 12 kHz
+/// sine at 45° (true peak 3 dB over its samples, 10 ms fades), hard-clipped
+/// noise at +12 dB, single-sample clicks of opposite sign per channel.
+/// Shared by the plugin and C API host tests.
+pub fn torture_stereo(rate: u32, seed: u64) -> Vec<f32> {
+    let mut noise = Noise::new(seed);
+    let seg = rate as usize;
+    let fade_frames = rate as f64 / 100.0;
+    let mut x = Vec::with_capacity(6 * seg);
+    for i in 0..seg {
+        let t = i as f64 / f64::from(rate);
+        let fade = (i.min(seg - 1 - i) as f64 / fade_frames).min(1.0);
+        let s = (fade * (2.0 * PI * 12_000.0 * t + PI / 4.0).sin()) as f32;
+        x.extend([s, s]);
+    }
+    for _ in 0..seg {
+        x.extend([
+            (noise.next() * 4.0).clamp(-1.0, 1.0),
+            (noise.next() * 4.0).clamp(-1.0, 1.0),
+        ]);
+    }
+    for i in 0..seg {
+        let c = if i % (seg / 10) == 100 { 1.0 } else { 0.0 };
+        x.extend([c, -c]);
+    }
+    x
+}
